@@ -1,0 +1,39 @@
+"""Tasks: `nox` runs lint, typecheck and tests (as .ci/run does); also `demo`, `bench`, `django`."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The test suite (warnings are errors; only loopback traffic)."""
+    session.install("-e", ".[dev]")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff, and the generated sync facade being up to date."""
+    session.install("-e", ".[dev]")
+    session.run("ruff", "check", ".")
+    session.run("python", "-m", "purse_sync._generate", "--check")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on both packages."""
+    session.install("-e", ".[dev]")
+    session.run("mypy", "--strict", "purse_async", "purse_sync")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: the first-payment walk-through against the embedded sandbox."""
+    session.install("-e", ".")
+    session.run("python", "-m", "purse_async", "demo")

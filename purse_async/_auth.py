@@ -1,0 +1,221 @@
+"""OAuth2 client-credentials tokens: fetch, cache, refresh ahead of expiry, one request at a time.
+
+`TokenStore` lets an application share tokens between processes; the default keeps them in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from ._config import Settings
+from ._errors import APIConnectionError, AuthenticationError, PurseError, make_status_error
+from ._logging import logger
+from ._retry import backoff_delay, is_retryable_status, parse_retry_after
+from ._transport import Transport
+
+__all__ = ["AccessToken", "MemoryTokenStore", "TokenManager", "TokenStore", "is_token_fresh"]
+
+
+@attrs.frozen
+class AccessToken:
+    """A bearer token and the monotonic-clock instant it stops being usable."""
+
+    value: str = attrs.field(repr=False)
+    expires_at: float
+    token_type: str = "Bearer"
+    lifetime: float = 3600.0
+
+    def __repr__(self) -> str:
+        return f"AccessToken(value='***', expires_at={self.expires_at!r})"
+
+
+def is_token_fresh(token: AccessToken | None, *, now: float, margin: float) -> bool:
+    """Is `token` still good to send? It is refreshed `margin` seconds before it expires, but
+    never with more than half its lifetime left (short-lived tokens would otherwise be
+    refreshed on every call)."""
+    if token is None:
+        return False
+    effective = min(margin, token.lifetime / 2)
+    return now < token.expires_at - effective
+
+
+@runtime_checkable
+class TokenStore(Protocol):
+    """Where tokens live between calls. Implement it to share one token across processes.
+
+    `expires_at` values are `time.time()` based in stores (monotonic clocks are per process).
+    """
+
+    async def get(self, key: str) -> tuple[str, float] | None: ...
+
+    async def set(self, key: str, value: str, expires_at: float) -> None: ...
+
+    async def delete(self, key: str, value: str) -> None: ...
+
+
+class MemoryTokenStore:
+    """The default store: tokens in this process's memory."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, tuple[str, float]] = {}
+
+    async def get(self, key: str) -> tuple[str, float] | None:
+        return self._tokens.get(key)
+
+    async def set(self, key: str, value: str, expires_at: float) -> None:
+        self._tokens[key] = (value, expires_at)
+
+    async def delete(self, key: str, value: str) -> None:
+        if self._tokens.get(key, ("", 0.0))[0] == value:
+            del self._tokens[key]
+
+
+class TokenManager:
+    """Hands out a valid bearer token; at most one token request is in flight per client."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        transport: Transport,
+        *,
+        store: TokenStore | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._transport = transport
+        self._store = store
+        self._clock = clock
+        self._token: AccessToken | None = None
+        # A token the API refused, to be dropped from the shared store at the next refresh.
+        self._stale_in_store: str | None = None
+        self._lock: asyncio.Lock | None = None
+        self._store_key = f"{settings.token_url}|{settings.client_id}"
+        #: How many token requests this client sent (for tests and the token-storm benchmark).
+        self.requests_made = 0
+
+    async def get_token(self) -> AccessToken:
+        token = self._token
+        margin = self._settings.token_refresh_margin
+        if is_token_fresh(token, now=self._clock(), margin=margin):
+            assert token is not None
+            return token
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            # Whoever held the lock before us may have refreshed it already (single flight).
+            token = self._token
+            if is_token_fresh(token, now=self._clock(), margin=margin):
+                assert token is not None
+                return token
+            token = await self._from_store()
+            if token is None:
+                token = await self._fetch()
+                if self._store is not None:
+                    wall_expiry = time.time() + (token.expires_at - self._clock())
+                    await self._store.set(self._store_key, token.value, wall_expiry)
+            self._token = token
+            return token
+
+    def invalidate(self, token: AccessToken) -> None:
+        """Forget `token` after the API refused it (only if it is still the current one, so a
+        burst of 401s on the same token triggers one refresh, not one each)."""
+        if self._token is token:
+            self._token = None
+            self._stale_in_store = token.value
+
+    async def _from_store(self) -> AccessToken | None:
+        if self._store is None:
+            return None
+        stale, self._stale_in_store = self._stale_in_store, None
+        if stale is not None:
+            await self._store.delete(self._store_key, stale)
+            return None
+        found = await self._store.get(self._store_key)
+        if found is None:
+            return None
+        value, wall_expiry = found
+        remaining = wall_expiry - time.time()
+        token = AccessToken(value=value, expires_at=self._clock() + remaining, lifetime=remaining)
+        # A token nearly gone from the shared store is not worth using.
+        if not is_token_fresh(token, now=self._clock(), margin=self._settings.token_refresh_margin):
+            return None
+        return token
+
+    async def _fetch(self) -> AccessToken:
+        settings = self._settings
+        policy = settings.retry
+        url = settings.token_url
+        headers = {"x-api-key": settings.api_key, "Accept": "application/json"}
+        retries = 0
+        while True:
+            self.requests_made += 1
+            started = self._clock()
+            try:
+                resp = await self._transport.send(
+                    "POST",
+                    url,
+                    headers=headers,
+                    data={"grant_type": "client_credentials"},
+                    auth=(settings.client_id, settings.client_secret),
+                    timeout=settings.timeout,
+                )
+            except APIConnectionError:
+                # A token request changes nothing server-side, so it is always safe to repeat.
+                if retries >= policy.max_retries:
+                    raise
+                await asyncio.sleep(backoff_delay(retries, policy))
+                retries += 1
+                continue
+            logger.debug(
+                "POST %s -> %s in %.1f ms (token request)",
+                url,
+                resp.status,
+                (self._clock() - started) * 1000,
+            )
+            if resp.status < 300:
+                return self._parse(resp.body, url)
+            if is_retryable_status(resp.status) and retries < policy.max_retries:
+                wait = parse_retry_after(resp.headers, now=time.time(), cap=policy.max_retry_after)
+                await asyncio.sleep(backoff_delay(retries, policy, retry_after=wait))
+                retries += 1
+                continue
+            err = make_status_error(status=resp.status, body=resp.body, method="POST", url=url)
+            if isinstance(err, AuthenticationError) or resp.status < 500:
+                raise AuthenticationError(
+                    f"token request refused: {err}",
+                    status=err.status,
+                    problem=err.problem,
+                    method="POST",
+                    url=url,
+                )
+            raise err
+
+    def _parse(self, body: bytes, url: str) -> AccessToken:
+        try:
+            data = json.loads(body)
+            value = data["access_token"]
+            expires_in = data.get("expires_in", 3600)
+            token_type = data.get("token_type", "Bearer")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise PurseError(
+                f"the token endpoint {url} answered without a readable access_token"
+            ) from None
+        if not isinstance(value, str) or not value:
+            raise PurseError(f"the token endpoint {url} answered an empty access_token")
+        if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)):
+            raise PurseError(
+                f"the token endpoint {url} answered a non-numeric expires_in: {expires_in!r}"
+            )
+        lifetime = max(float(expires_in), 0.0)
+        return AccessToken(
+            value=value,
+            expires_at=self._clock() + lifetime,
+            token_type=str(token_type),
+            lifetime=lifetime,
+        )

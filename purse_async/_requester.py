@@ -1,0 +1,242 @@
+"""The request loop: headers, bearer token, attempts, 401 refresh, retries under one key.
+
+Every decision is delegated to pure functions (`_retry`, `_auth.is_token_fresh`, `_errors`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import attrs
+
+from ._auth import TokenManager
+from ._config import Settings
+from ._errors import (
+    REQUEST_ID_HEADERS,
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    ConfigurationError,
+    DecodeError,
+    PurseError,
+    make_status_error,
+)
+from ._logging import logger
+from ._retry import backoff_delay, fits_deadline, parse_retry_after, should_retry
+from ._transport import Transport
+
+__all__ = ["APIResult", "Requester"]
+
+
+@attrs.frozen
+class APIResult:
+    """A successful answer: decoded JSON plus what the caller may need to know about the call."""
+
+    data: Any
+    status: int
+    attempts: int
+    idempotency_key: str | None
+    request_id: str | None
+
+
+def _request_id(headers: Mapping[str, str]) -> str | None:
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    return None
+
+
+def _check_options(
+    timeout: float | None, max_retries: int | None, extra_headers: Mapping[str, str] | None
+) -> None:
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
+    ):
+        raise ConfigurationError(f"timeout must be a number > 0, got {timeout!r}")
+    if max_retries is not None and (
+        isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0
+    ):
+        raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
+    if extra_headers is not None and not isinstance(extra_headers, Mapping):
+        raise ConfigurationError(f"extra_headers must be a mapping, got {extra_headers!r}")
+
+
+class Requester:
+    """Sends API requests for one client; shared by every resource of that client."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        transport: Transport,
+        tokens: TokenManager,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._transport = transport
+        self._tokens = tokens
+        self._sleep = sleep
+        self._clock = clock
+        self._base_headers = {
+            "x-api-key": settings.api_key,
+            "Accept": "application/json",
+            **settings.default_headers,
+        }
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> APIResult:
+        """Send one API call, retrying as the policy allows; return the decoded 2xx body.
+
+        `timeout` bounds the whole call (every attempt and wait); without it the client's
+        `deadline` does, and each attempt is also bounded by the client's `timeout`.
+        """
+        _check_options(timeout, max_retries, extra_headers)
+        settings = self._settings
+        policy = settings.retry
+        url = settings.base_url + path
+        limit = policy.max_retries if max_retries is None else max_retries
+        budget = timeout if timeout is not None else policy.deadline
+        started = self._clock()
+        deadline_at = None if budget is None else started + budget
+
+        headers = dict(self._base_headers)
+        data: bytes | None = None
+        if body is not None:
+            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            headers["Content-Type"] = "application/json"
+        if idempotency_key is not None:
+            headers["x-idempotency-key"] = idempotency_key
+        if extra_headers:
+            headers.update(extra_headers)
+
+        retries = 0
+        attempts = 0
+        refreshed_after_401 = False
+        while True:
+            attempts += 1
+            token = await self._tokens.get_token()
+            headers["Authorization"] = f"{token.token_type} {token.value}"
+            attempt_timeout = settings.timeout
+            if deadline_at is not None:
+                remaining = deadline_at - self._clock()
+                if remaining <= 0:
+                    raise APITimeoutError(
+                        f"{method} {path}: deadline of {budget:.3g}s exhausted",
+                        method=method,
+                        url=url,
+                        idempotency_key=idempotency_key,
+                    )
+                attempt_timeout = min(attempt_timeout, remaining)
+            sent_at = self._clock()
+            error: PurseError
+            retry_after: float | None = None
+            try:
+                resp = await self._transport.send(
+                    method,
+                    url,
+                    headers=headers,
+                    data=data,
+                    timeout=attempt_timeout,
+                    idempotency_key=idempotency_key,
+                )
+            except APIConnectionError as exc:
+                error = exc
+                if logger.isEnabledFor(10):
+                    logger.debug("%s %s failed (attempt %d): %s", method, path, attempts, exc)
+            else:
+                status = resp.status
+                if logger.isEnabledFor(10):
+                    logger.debug(
+                        "%s %s -> %d in %.1f ms (attempt %d%s)",
+                        method,
+                        path,
+                        status,
+                        (self._clock() - sent_at) * 1000,
+                        attempts,
+                        f", idempotency key {idempotency_key}" if idempotency_key else "",
+                    )
+                if 200 <= status < 300:
+                    return APIResult(
+                        data=self._decode(resp.body, method, url),
+                        status=status,
+                        attempts=attempts,
+                        idempotency_key=idempotency_key,
+                        request_id=_request_id(resp.headers),
+                    )
+                retry_after = parse_retry_after(
+                    resp.headers, now=time.time(), cap=policy.max_retry_after
+                )
+                error = make_status_error(
+                    status=status,
+                    body=resp.body,
+                    method=method,
+                    url=url,
+                    request_id=_request_id(resp.headers),
+                    idempotency_key=idempotency_key,
+                    retry_after=retry_after,
+                )
+                if status == 401:
+                    # The token may have been revoked or expired early: drop it, fetch a new one
+                    # and try once more. This retry is free: the request was never processed.
+                    self._tokens.invalidate(token)
+                    if not refreshed_after_401:
+                        refreshed_after_401 = True
+                        continue
+                    assert isinstance(error, AuthenticationError)
+            if not should_retry(
+                error,
+                method=method,
+                has_idempotency_key=idempotency_key is not None,
+                retries_done=retries,
+                max_retries=limit,
+            ):
+                raise self._finish(error, attempts)
+            delay = backoff_delay(retries, policy, retry_after=retry_after)
+            if not fits_deadline(delay, now=self._clock(), deadline_at=deadline_at):
+                raise self._finish(error, attempts)
+            logger.info(
+                "retrying %s %s in %.2fs (retry %d of %d) after: %s",
+                method,
+                path,
+                delay,
+                retries + 1,
+                limit,
+                error,
+            )
+            await self._sleep(delay)
+            retries += 1
+
+    @staticmethod
+    def _finish(error: PurseError, attempts: int) -> PurseError:
+        if isinstance(error, APIStatusError):
+            error.attempts = attempts
+        return error
+
+    @staticmethod
+    def _decode(body: bytes, method: str, url: str) -> Any:
+        if not body:
+            return None
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise DecodeError(
+                f"{method} {url}: the response body is not JSON ({exc})",
+                path="$",
+                body=body[:500],
+            ) from None

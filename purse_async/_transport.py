@@ -1,0 +1,150 @@
+"""The one door to aiohttp: the client session on the right event loop, one HTTP attempt,
+and the mapping of aiohttp's exceptions to the SDK's (nothing else imports aiohttp)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import attrs
+
+from ._errors import APIConnectionError, APITimeoutError, ConfigurationError
+
+__all__ = ["HTTPResponse", "Transport"]
+
+
+@attrs.define(slots=True)
+class HTTPResponse:
+    """What one attempt brought back: status, headers (case-insensitive) and the raw body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class Transport:
+    """Owns one aiohttp ClientSession, created lazily on the loop that first uses it.
+
+    A session is bound to its event loop; using it from another loop would corrupt it, so that
+    is refused with a clear error instead (the sync facade gives each client its own loop).
+    """
+
+    def __init__(self, *, max_connections: int = 100, user_agent: str) -> None:
+        self._max_connections = max_connections
+        self._user_agent = user_agent
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ConfigurationError("this Purse client is closed; create a new one")
+        loop = asyncio.get_running_loop()
+        session = self._session
+        if session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections, limit_per_host=self._max_connections
+            )
+            session = aiohttp.ClientSession(
+                connector=connector,
+                headers={"User-Agent": self._user_agent},
+                # Our own timeouts are passed per attempt; the session default must not cut them.
+                timeout=aiohttp.ClientTimeout(total=None),
+                raise_for_status=False,
+                trust_env=False,
+            )
+            self._session = session
+            self._loop = loop
+        elif self._loop is not loop:
+            raise ConfigurationError(
+                "this AsyncPurse client is bound to another event loop; create one client per "
+                "loop (or use purse_sync.Purse from threads)"
+            )
+        return session
+
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        # ClientTimeout objects are immutable; caching them keeps allocations off the hot path.
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(total=seconds)
+            if len(self._timeouts) < 64:
+                self._timeouts[seconds] = timeout
+        return timeout
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        data: bytes | Mapping[str, str] | None = None,
+        timeout: float,
+        auth: tuple[str, str] | None = None,
+        safe_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> HTTPResponse:
+        """Make exactly one HTTP attempt; map every transport failure to an SDK error.
+
+        `safe_url` is the URL as it may appear in error messages (no query secrets).
+        """
+        session = self._get_session()
+        shown = safe_url or url
+        kwargs: dict[str, Any] = {}
+        if auth is not None:
+            kwargs["auth"] = aiohttp.BasicAuth(auth[0], auth[1])
+        try:
+            async with session.request(
+                method,
+                url,
+                headers=headers,
+                data=data,
+                timeout=self._timeout(timeout),
+                allow_redirects=False,
+                **kwargs,
+            ) as resp:
+                body = await resp.read()
+                return HTTPResponse(status=resp.status, headers=resp.headers, body=body)
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise APITimeoutError(
+                f"{method} {shown} timed out after {timeout:.3g}s",
+                method=method,
+                url=shown,
+                idempotency_key=idempotency_key,
+            ) from exc
+        except aiohttp.ClientConnectorError as exc:
+            # The TCP/TLS connection could not be opened: the request never left this machine.
+            raise APIConnectionError(
+                f"{method} {shown}: cannot connect ({exc.os_error.strerror or exc})",
+                method=method,
+                url=shown,
+                idempotency_key=idempotency_key,
+                request_sent=False,
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise APIConnectionError(
+                f"{method} {shown}: connection failed ({type(exc).__name__}: {exc})",
+                method=method,
+                url=shown,
+                idempotency_key=idempotency_key,
+            ) from exc
+        except OSError as exc:
+            raise APIConnectionError(
+                f"{method} {shown}: connection failed ({exc})",
+                method=method,
+                url=shown,
+                idempotency_key=idempotency_key,
+            ) from exc
+
+    async def aclose(self) -> None:
+        """Close the session (idempotent). Must run on the loop that created it."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()

@@ -1,0 +1,3 @@
+"""The package version (single source for the User-Agent)."""
+
+__version__ = "0.1.0.dev0"

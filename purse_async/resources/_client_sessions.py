@@ -1,0 +1,162 @@
+"""`purse.client_sessions`: create, retrieve and abort the sessions every checkout starts with.
+
+One method per endpoint; the id is positional, everything else keyword-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .._errors import ValidationError
+from ..models import (
+    Customer,
+    Order,
+    ThreeDsAuthenticationOptions,
+    Webhook,
+)
+from ..models.client_session import ClientSession
+from ._base import (
+    API_PREFIX,
+    AsyncAPIResource,
+    build_body,
+    check_amount,
+    check_currency,
+    check_id,
+    check_idempotency_key,
+    check_object,
+)
+
+__all__ = ["AsyncClientSessions"]
+
+
+class AsyncClientSessions(AsyncAPIResource):
+    """Client sessions: `POST/GET /payment/v2/client-sessions`, `POST .../{id}/abort`."""
+
+    async def create(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        shopper_redirection_url: str,
+        order: Order | Mapping[str, Any],
+        entity_id: str | None = None,
+        customer: Customer | Mapping[str, Any] | None = None,
+        capture_mode: str | None = None,
+        capture_delay: str | None = None,
+        integration_mode: str | None = None,
+        webhook: Webhook | Mapping[str, Any] | None = None,
+        three_ds_authentication_options: ThreeDsAuthenticationOptions
+        | Mapping[str, Any]
+        | None = None,
+        allow_future_usage: bool | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> ClientSession:
+        """Create a client session: the widget data and hosted page link for one checkout.
+
+        `amount` is an int in minor units (0 only with `allow_future_usage=True`). Without an
+        `idempotency_key` this POST is not retried once it may have reached the server.
+        """
+        check_amount("amount", amount, allow_zero=True)
+        if amount == 0 and not allow_future_usage:
+            raise ValidationError(
+                "amount 0 is only allowed with allow_future_usage=True", field="amount", value=0
+            )
+        if not isinstance(shopper_redirection_url, str) or not shopper_redirection_url.startswith(
+            ("http://", "https://")
+        ):
+            raise ValidationError(
+                f"shopper_redirection_url must be an absolute http(s) URL, "
+                f"got {shopper_redirection_url!r}",
+                field="shopper_redirection_url",
+                value=shopper_redirection_url,
+            )
+        body = build_body(
+            {
+                "entity_id": self._entity_id(entity_id),
+                "amount": amount,
+                "currency": check_currency(currency),
+                "capture_mode": capture_mode,
+                "capture_delay": capture_delay,
+                "integration_mode": integration_mode,
+                "shopper_redirection_url": shopper_redirection_url,
+                "order": check_object("order", order),
+                "customer": None if customer is None else check_object("customer", customer),
+                "webhook": None if webhook is None else check_object("webhook", webhook),
+                "three_ds_authentication_options": None
+                if three_ds_authentication_options is None
+                else check_object(
+                    "three_ds_authentication_options", three_ds_authentication_options
+                ),
+                "allow_future_usage": allow_future_usage,
+            },
+            extra_body,
+        )
+        result = await self._requester.request(
+            "POST",
+            f"{API_PREFIX}/client-sessions",
+            body=body,
+            idempotency_key=None
+            if idempotency_key is None
+            else check_idempotency_key(idempotency_key),
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+        return self._decode(result, ClientSession)
+
+    async def retrieve(
+        self,
+        client_session_id: str,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> ClientSession:
+        """Get a client session: its status and, once submitted, payment id and authorization."""
+        result = await self._requester.request(
+            "GET",
+            f"{API_PREFIX}/client-sessions/{check_id('client_session_id', client_session_id)}",
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+        return self._decode(result, ClientSession)
+
+    async def abort(
+        self,
+        client_session_id: str,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> ClientSession:
+        """Abort a client session that was not submitted (status `ABORTED_BY_MERCHANT`).
+
+        Raises `ConflictError` if the session is already submitted, expired or aborted.
+        """
+        path = f"{API_PREFIX}/client-sessions/{check_id('client_session_id', client_session_id)}"
+        result = await self._requester.request(
+            "POST",
+            f"{path}/abort",
+            body={},
+            idempotency_key=None
+            if idempotency_key is None
+            else check_idempotency_key(idempotency_key),
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+        if not isinstance(result.data, Mapping) or "id" not in result.data:
+            # The docs leave the answer's body open; the session itself is the useful result.
+            return await self.retrieve(
+                client_session_id, timeout=timeout, extra_headers=extra_headers
+            )
+        return self._decode(result, ClientSession)

@@ -1,0 +1,275 @@
+"""`purse.payments`: create (advanced flow), retrieve, and the money-moving capture/refund/void.
+
+Every money-moving POST carries an idempotency key chosen before the first attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from .._errors import IdempotencyConflictError
+from .._logging import logger
+from ..models import Browser, Customer, Order, Priority, SplitItem, Webhook
+from ..models.operation import Operation
+from ..models.payment import Payment
+from ._base import (
+    API_PREFIX,
+    AsyncAPIResource,
+    build_body,
+    check_amount,
+    check_currency,
+    check_id,
+    check_idempotency_key,
+    check_list,
+    check_object,
+    new_idempotency_key,
+)
+
+__all__ = ["AsyncPayments"]
+
+
+class AsyncPayments(AsyncAPIResource):
+    """Payments: `POST/GET /payment/v2/payments`, `POST .../{id}/captures|refunds|voids`."""
+
+    async def create(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        split: Sequence[SplitItem | Mapping[str, Any]],
+        browser: Browser | Mapping[str, Any],
+        order: Order | Mapping[str, Any] | None = None,
+        customer: Customer | Mapping[str, Any] | None = None,
+        shopper_redirection_url: str | None = None,
+        entity_id: str | None = None,
+        capture_mode: str | None = None,
+        allow_future_usage: bool | None = None,
+        webhook: Webhook | Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Payment:
+        """Create a payment server to server (advanced flow) from SecureFields or wallet tokens.
+
+        The answer may be `PENDING` with a `redirection` to follow: check `authorization.status`.
+        Always sent with an idempotency key (yours or a generated one), reused by every retry.
+        """
+        check_amount("amount", amount, allow_zero=bool(allow_future_usage))
+        key = (
+            new_idempotency_key()
+            if idempotency_key is None
+            else check_idempotency_key(idempotency_key)
+        )
+        body = build_body(
+            {
+                "entity_id": self._entity_id(entity_id),
+                "amount": amount,
+                "currency": check_currency(currency),
+                "order": None if order is None else check_object("order", order),
+                "customer": None if customer is None else check_object("customer", customer),
+                "shopper_redirection_url": shopper_redirection_url,
+                "split": check_list("split", split),
+                "browser": check_object("browser", browser),
+                "capture_mode": capture_mode,
+                "allow_future_usage": allow_future_usage,
+                "webhook": None if webhook is None else check_object("webhook", webhook),
+            },
+            extra_body,
+        )
+        try:
+            result = await self._requester.request(
+                "POST",
+                f"{API_PREFIX}/payments",
+                body=body,
+                idempotency_key=key,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            )
+        except IdempotencyConflictError as exc:
+            if not exc.resource_id or (exc.attempts <= 1 and idempotency_key is None):
+                raise
+            # An earlier attempt with this key created the payment: return that one.
+            logger.info("payment creation replayed (key %s): payment %s", key, exc.resource_id)
+            return await self.retrieve(
+                exc.resource_id, timeout=timeout, extra_headers=extra_headers
+            )
+        return self._decode(result, Payment)
+
+    async def retrieve(
+        self,
+        payment_id: str,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Payment:
+        """Get a payment with its authorization, partner transactions, operations and amounts."""
+        result = await self._requester.request(
+            "GET",
+            f"{API_PREFIX}/payments/{check_id('payment_id', payment_id)}",
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+        return self._decode(result, Payment)
+
+    async def capture(
+        self,
+        payment_id: str,
+        *,
+        amount: int | None = None,
+        priorities: Sequence[Priority | Mapping[str, Any]] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Operation:
+        """Capture `amount` (minor units; None: everything available to capture).
+
+        `priorities` orders the partner transactions (`{"partner": "*", "method": "*"}` stands
+        for all the others); by default gift cards are captured first. Retries reuse one
+        idempotency key, so a capture is never applied twice; if an earlier attempt did go
+        through, the existing operation is returned with `replayed=True`.
+        """
+        return await self._operate(
+            "captures",
+            payment_id,
+            amount,
+            priorities,
+            idempotency_key,
+            timeout,
+            max_retries,
+            extra_headers,
+        )
+
+    async def refund(
+        self,
+        payment_id: str,
+        *,
+        amount: int | None = None,
+        priorities: Sequence[Priority | Mapping[str, Any]] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Operation:
+        """Refund `amount` of what was captured (None: everything available to refund).
+
+        By default card transactions are refunded first; same idempotency guarantees as capture.
+        """
+        return await self._operate(
+            "refunds",
+            payment_id,
+            amount,
+            priorities,
+            idempotency_key,
+            timeout,
+            max_retries,
+            extra_headers,
+        )
+
+    async def void(
+        self,
+        payment_id: str,
+        *,
+        amount: int | None = None,
+        priorities: Sequence[Priority | Mapping[str, Any]] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Operation:
+        """Void (cancel) `amount` of the authorized, uncaptured funds (None: all of it).
+
+        Same idempotency guarantees as capture.
+        """
+        return await self._operate(
+            "voids",
+            payment_id,
+            amount,
+            priorities,
+            idempotency_key,
+            timeout,
+            max_retries,
+            extra_headers,
+        )
+
+    async def _operate(
+        self,
+        kind: str,
+        payment_id: str,
+        amount: int | None,
+        priorities: Sequence[Priority | Mapping[str, Any]] | None,
+        idempotency_key: str | None,
+        timeout: float | None,
+        max_retries: int | None,
+        extra_headers: Mapping[str, str] | None,
+    ) -> Operation:
+        path = f"{API_PREFIX}/payments/{check_id('payment_id', payment_id)}/{kind}"
+        if amount is not None:
+            check_amount("amount", amount, allow_zero=False)
+        caller_key = idempotency_key is not None
+        # Chosen once, before the first attempt: every retry must present the same key.
+        key = check_idempotency_key(idempotency_key) if caller_key else new_idempotency_key()
+        body = build_body(
+            {
+                "amount": amount,
+                "priorities": None if priorities is None else check_list("priorities", priorities),
+            },
+            None,
+        )
+        try:
+            result = await self._requester.request(
+                "POST",
+                path,
+                body=body,
+                idempotency_key=key,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            )
+        except IdempotencyConflictError as exc:
+            # Replayed by our own retry, or by a caller retrying with their key: the operation
+            # exists already. A fresh key of ours that conflicts on attempt 1 is a real error.
+            if exc.attempts <= 1 and not caller_key:
+                raise
+            return await self._resolve_replay(
+                kind, payment_id, amount, key, exc, timeout, extra_headers
+            )
+        operation = self._decode(result, Operation)
+        return attrs.evolve(operation, idempotency_key=key)
+
+    async def _resolve_replay(
+        self,
+        kind: str,
+        payment_id: str,
+        amount: int | None,
+        key: str,
+        conflict: IdempotencyConflictError,
+        timeout: float | None,
+        extra_headers: Mapping[str, str] | None,
+    ) -> Operation:
+        if not conflict.resource_id:
+            raise conflict
+        payment = await self.retrieve(payment_id, timeout=timeout, extra_headers=extra_headers)
+        operations: Sequence[Operation] = getattr(payment, kind)
+        existing = next((op for op in operations if op.id == conflict.resource_id), None)
+        if existing is None or (amount is not None and existing.amount != amount):
+            # Not the operation we asked for: never pretend it succeeded.
+            raise conflict
+        logger.info(
+            "%s on payment %s replayed (key %s): existing operation %s",
+            kind[:-1],
+            payment_id,
+            key,
+            existing.id,
+        )
+        return attrs.evolve(existing, idempotency_key=key, replayed=True)
