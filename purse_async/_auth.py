@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections.abc import Callable
@@ -151,7 +152,12 @@ class TokenManager:
         settings = self._settings
         policy = settings.retry
         url = settings.token_url
-        headers = {"x-api-key": settings.api_key, "Accept": "application/json"}
+        basic = base64.b64encode(f"{settings.client_id}:{settings.client_secret}".encode())
+        headers = {
+            "x-api-key": settings.api_key,
+            "Accept": "application/json",
+            "Authorization": "Basic " + basic.decode("ascii"),
+        }
         retries = 0
         while True:
             self.requests_made += 1
@@ -162,7 +168,6 @@ class TokenManager:
                     url,
                     headers=headers,
                     data={"grant_type": "client_credentials"},
-                    auth=(settings.client_id, settings.client_secret),
                     timeout=settings.timeout,
                 )
             except APIConnectionError:

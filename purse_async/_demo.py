@@ -58,8 +58,10 @@ class Printer:
         cells = [[str(c) for c in headers], *[[str(c) for c in row] for row in rows]]
         widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
         for n, row in enumerate(cells):
-            print("   " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(),
-                  file=self.out)
+            print(
+                "   " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(),
+                file=self.out,
+            )
             if n == 0:
                 print("   " + "  ".join("-" * w for w in widths), file=self.out)
 
@@ -80,15 +82,17 @@ def show_payment(p: Printer, payment: Payment) -> None:
     rows = []
     for tx in auth.partner_transactions:
         card = tx.card
-        rows.append([
-            tx.partner or "?",
-            tx.method or "?",
-            _money(tx.amount, payment.currency),
-            tx.status,
-            tx.partner_status or "",
-            f"{card.selected_network} **{card.last_four_digits}" if card else "",
-            (tx.partner_status_description or "")[:48],
-        ])
+        rows.append(
+            [
+                tx.partner or "?",
+                tx.method or "?",
+                _money(tx.amount, payment.currency),
+                tx.status,
+                tx.partner_status or "",
+                f"{card.selected_network} **{card.last_four_digits}" if card else "",
+                (tx.partner_status_description or "")[:48],
+            ]
+        )
     p.table(["partner", "method", "amount", "status", "raw status", "card", "PSP says"], rows)
     authorized = auth.authorized_transaction
     failed = auth.failed_attempts
@@ -107,15 +111,17 @@ def show_amounts(p: Printer, payment: Payment) -> None:
     cur = payment.currency
     p.table(
         ["authorized", "captured", "refunded", "voided", "to capture", "to refund", "to void"],
-        [[
-            _money(a.total_authorized, cur),
-            _money(a.total_captured, cur),
-            _money(a.total_refunded, cur),
-            _money(a.total_voided, cur),
-            _money(a.available_to_capture, cur),
-            _money(a.available_to_refund, cur),
-            _money(a.available_to_void, cur),
-        ]],
+        [
+            [
+                _money(a.total_authorized, cur),
+                _money(a.total_captured, cur),
+                _money(a.total_refunded, cur),
+                _money(a.total_voided, cur),
+                _money(a.available_to_capture, cur),
+                _money(a.available_to_refund, cur),
+                _money(a.available_to_void, cur),
+            ]
+        ],
     )
 
 

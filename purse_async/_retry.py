@@ -101,7 +101,7 @@ def backoff_delay(
     """
     if retry_after is not None:
         return retry_after
-    base = min(policy.initial_backoff * (2**retries_done), policy.max_backoff)
+    base: float = min(policy.initial_backoff * 2.0**retries_done, policy.max_backoff)
     return base * (1.0 - policy.jitter * rand())
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
 
 import aiohttp
 import attrs
@@ -86,7 +85,6 @@ class Transport:
         headers: Mapping[str, str],
         data: bytes | Mapping[str, str] | None = None,
         timeout: float,
-        auth: tuple[str, str] | None = None,
         safe_url: str | None = None,
         idempotency_key: str | None = None,
     ) -> HTTPResponse:
@@ -96,9 +94,6 @@ class Transport:
         """
         session = self._get_session()
         shown = safe_url or url
-        kwargs: dict[str, Any] = {}
-        if auth is not None:
-            kwargs["auth"] = aiohttp.BasicAuth(auth[0], auth[1])
         try:
             async with session.request(
                 method,
@@ -107,7 +102,6 @@ class Transport:
                 data=data,
                 timeout=self._timeout(timeout),
                 allow_redirects=False,
-                **kwargs,
             ) as resp:
                 body = await resp.read()
                 return HTTPResponse(status=resp.status, headers=resp.headers, body=body)

@@ -5,10 +5,10 @@ Argument checks raise `ValidationError` naming the field and the value, before a
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
 
 from .._converter import structure, unstructure
 from .._errors import ValidationError
@@ -28,15 +28,19 @@ def new_idempotency_key() -> str:
     return str(uuid.uuid4())
 
 
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:~-]*")
+
+
 def check_id(field: str, value: object) -> str:
-    """A path segment from a resource id; refuses what could change the path (`/`, `..`)."""
-    if not isinstance(value, str) or not value.strip():
+    """A path segment from a resource id. Ids are UUID-like: anything that could change the
+    path (`/`, `..`, `?`, spaces) is refused rather than escaped."""
+    if not isinstance(value, str) or not value:
         raise ValidationError(
             f"{field} must be a non-empty string, got {value!r}", field=field, value=value
         )
-    if value in (".", "..") or any(ch.isspace() for ch in value):
+    if _ID.fullmatch(value) is None or ".." in value or len(value) > 200:
         raise ValidationError(f"{field} is not a valid id: {value!r}", field=field, value=value)
-    return quote(value, safe="")
+    return value
 
 
 def check_amount(field: str, value: object, *, allow_zero: bool) -> int:

@@ -1,0 +1,213 @@
+"""The SDK's one cattrs converter: every structure/unstructure hook is registered here, once.
+
+Decoding is strict on types (an amount is an int, never a float or a string) and lenient on
+content (unknown members go to `extra`, unknown enum values keep their raw string).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+from ._errors import DecodeError
+from .models._enums import PurseEnum
+
+__all__ = ["structure", "unstructure"]
+
+T = TypeVar("T")
+
+#: Attributes the SDK sets itself; they are neither read from nor sent to the API.
+SDK_ONLY_FIELDS = frozenset({"extra", "idempotency_key", "replayed"})
+
+_ISO_DATETIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
+    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+
+
+def parse_datetime(value: str) -> datetime:
+    """ISO 8601 date-time with `Z` or an offset and 0-9 fraction digits (3.10's fromisoformat
+    cannot read `2025-04-09T12:52:14.28Z`)."""
+    m = _ISO_DATETIME.match(value.strip())
+    if m is None:
+        raise ValueError(f"not an ISO 8601 date-time: {value!r}")
+    year, month, day, hour, minute, second, frac, tz = m.groups()
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    tzinfo: timezone | None = None
+    if tz in ("Z", "z"):
+        tzinfo = timezone.utc
+    elif tz:
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+        tzinfo = timezone(sign * timedelta(hours=hours, minutes=minutes))
+    return datetime(
+        int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, tzinfo
+    )
+
+
+def _str(value: Any, _: Any) -> str:
+    if type(value) is str:
+        return value
+    raise TypeError(f"expected a string, got {type(value).__name__} {value!r:.40}")
+
+
+def _int(value: Any, _: Any) -> int:
+    # Amounts are integers in minor units: 12.5 or "1250" is a contract breach, not a value.
+    if type(value) is int:
+        return value
+    raise TypeError(f"expected an integer, got {type(value).__name__} {value!r:.40}")
+
+
+def _float(value: Any, _: Any) -> float:
+    if type(value) in (int, float):
+        return float(value)
+    raise TypeError(f"expected a number, got {type(value).__name__} {value!r:.40}")
+
+
+def _bool(value: Any, _: Any) -> bool:
+    if type(value) is bool:
+        return value
+    raise TypeError(f"expected a boolean, got {type(value).__name__} {value!r:.40}")
+
+
+def _datetime(value: Any, _: Any) -> datetime:
+    if type(value) is not str:
+        raise TypeError(f"expected an ISO 8601 date-time string, got {type(value).__name__}")
+    return parse_datetime(value)
+
+
+def _date(value: Any, _: Any) -> date:
+    if type(value) is not str:
+        raise TypeError(f"expected an ISO 8601 date string, got {type(value).__name__}")
+    return date.fromisoformat(value[:10])
+
+
+def _enum(value: Any, cls: type[PurseEnum]) -> PurseEnum:
+    if type(value) is not str:
+        raise TypeError(f"expected a string, got {type(value).__name__} {value!r:.40}")
+    return cls(value)
+
+
+def _mapping(value: Any, _: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    return dict(value)
+
+
+def _model_hook_factory(conv: cattrs.Converter) -> Callable[[type[Any]], Callable[..., Any]]:
+    def factory(cls: type[Any]) -> Callable[..., Any]:
+        fields = attrs.fields(cls)
+        omitted = {f.name: override(omit=True) for f in fields if f.name in SDK_ONLY_FIELDS}
+        base = make_dict_structure_fn(cls, conv, **omitted)  # type: ignore[arg-type]
+        known = frozenset(f.name for f in fields if f.name not in SDK_ONLY_FIELDS)
+        has_extra = "extra" in attrs.fields_dict(cls)
+        name = cls.__name__
+
+        def structure_model(obj: Any, _: Any) -> Any:
+            if not isinstance(obj, Mapping):
+                raise TypeError(f"expected an object for {name}, got {type(obj).__name__}")
+            inst = base(obj, cls)
+            if has_extra:
+                unknown = obj.keys() - known
+                if unknown:
+                    # Frozen models: set once, right after construction, before anyone sees it.
+                    object.__setattr__(inst, "extra", {k: obj[k] for k in unknown})
+            return inst
+
+        return structure_model
+
+    return factory
+
+
+def _build(detailed: bool) -> cattrs.Converter:
+    conv = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=False)
+    conv.register_structure_hook(str, _str)
+    conv.register_structure_hook(int, _int)
+    conv.register_structure_hook(float, _float)
+    conv.register_structure_hook(bool, _bool)
+    conv.register_structure_hook(datetime, _datetime)
+    conv.register_structure_hook(date, _date)
+    conv.register_structure_hook_func(lambda t: t == dict[str, Any], _mapping)
+    # Registered on the base class: single dispatch then prefers it over the `str` hook.
+    conv.register_structure_hook(PurseEnum, _enum)
+    conv.register_structure_hook_factory(attrs.has, _model_hook_factory(conv))
+    _register_unstructure(conv)
+    return conv
+
+
+def _register_unstructure(conv: cattrs.Converter) -> None:
+    conv.register_unstructure_hook(datetime, _iso_datetime)
+    conv.register_unstructure_hook(date, lambda d: d.isoformat())
+    conv.register_unstructure_hook(PurseEnum, lambda e: e.value)
+
+    def factory(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
+        names = [f.name for f in attrs.fields(cls) if f.name not in SDK_ONLY_FIELDS]
+        has_extra = "extra" in attrs.fields_dict(cls)
+
+        def unstructure_model(obj: Any) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for n in names:
+                value = getattr(obj, n)
+                # Absent stays absent: an empty list or None is never sent as a value.
+                if value is None or value == ():
+                    continue
+                out[n] = conv.unstructure(value)
+            if has_extra and obj.extra:
+                for key, value in obj.extra.items():
+                    out.setdefault(key, conv.unstructure(value))
+            return out
+
+        return unstructure_model
+
+    conv.register_unstructure_hook_factory(attrs.has, factory)
+
+
+def _iso_datetime(value: datetime) -> str:
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+_fast = _build(detailed=False)
+_detailed = _build(detailed=True)
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Decode JSON data into `cls`; a mismatch raises `DecodeError` naming the JSON path."""
+    try:
+        return _fast.structure(data, cls)
+    except Exception:
+        pass
+    # The slow, path-tracking converter runs only to explain a failure.
+    try:
+        result = _detailed.structure(data, cls)
+    except Exception as exc:
+        messages = (
+            cattrs.transform_error(exc, path="$")
+            if isinstance(exc, (cattrs.BaseValidationError,))
+            else [f"{type(exc).__name__}: {exc} @ $"]
+        )
+        first = messages[0] if messages else str(exc)
+        path = first.rsplit(" @ ", 1)[-1] if " @ " in first else "$"
+        raise DecodeError(
+            f"cannot decode {cls.__name__}: " + "; ".join(messages[:5]),
+            path=path,
+            body=data,
+        ) from None
+    return result
+
+
+def unstructure(obj: Any) -> Any:
+    """A model (or mapping/list holding models) as JSON-ready data: None fields omitted,
+    dates in ISO 8601, enums as their string, `extra` members merged back."""
+    if isinstance(obj, Mapping):
+        return {key: unstructure(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [unstructure(value) for value in obj]
+    return _fast.unstructure(obj)

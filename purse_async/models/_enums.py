@@ -1,0 +1,92 @@
+"""The API's enumerations; an unknown value decodes to a pseudo-member that keeps the raw string.
+
+Purse may add statuses at any time: decoding must never crash on one.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+__all__ = [
+    "AuthorizationStatus",
+    "CaptureMode",
+    "ChallengeIndicator",
+    "ClientSessionStatus",
+    "IntegrationMode",
+    "OperationStatus",
+    "OverviewStatus",
+    "PurseEnum",
+]
+
+
+class PurseEnum(str, enum.Enum):
+    """A string enum that accepts values it does not know (`is_known` is then False)."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if not isinstance(value, str):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = value
+        member._value_ = value
+        return member
+
+    @property
+    def is_known(self) -> bool:
+        return self._name_ in type(self).__members__
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class AuthorizationStatus(PurseEnum):
+    """Status of an authorization and (normalized) of a partner transaction."""
+
+    AUTHORIZED = "AUTHORIZED"
+    PENDING = "PENDING"
+    ERROR = "ERROR"
+    ABORTED = "ABORTED"
+    REFUSED = "REFUSED"
+
+
+class OperationStatus(PurseEnum):
+    """Status of a capture, refund or void."""
+
+    SUCCESS = "SUCCESS"
+    PENDING = "PENDING"
+    FAILURE = "FAILURE"
+    CONFLICT = "CONFLICT"
+    UNCERTAIN = "UNCERTAIN"
+
+
+class OverviewStatus(PurseEnum):
+    """How much of a payment is consumed, captured, voided or refunded."""
+
+    NOT = "NOT"
+    PARTIALLY = "PARTIALLY"
+    TOTALLY = "TOTALLY"
+
+
+class ClientSessionStatus(PurseEnum):
+    CREATED = "CREATED"
+    SUBMITTED = "SUBMITTED"
+    EXPIRED = "EXPIRED"
+    ABORTED_BY_CUSTOMER = "ABORTED_BY_CUSTOMER"
+    ABORTED_BY_MERCHANT = "ABORTED_BY_MERCHANT"
+
+
+class CaptureMode(PurseEnum):
+    MANUAL = "MANUAL"
+    AUTOMATIC = "AUTOMATIC"
+
+
+class IntegrationMode(PurseEnum):
+    EMBEDDED = "EMBEDDED"
+    HOSTED_PAGE = "HOSTED_PAGE"
+
+
+class ChallengeIndicator(PurseEnum):
+    CHALLENGE_REQUESTED_BY_MERCHANT = "CHALLENGE_REQUESTED_BY_MERCHANT"
+    CHALLENGE_REQUESTED_BY_MANDATE = "CHALLENGE_REQUESTED_BY_MANDATE"
+    NO_CHALLENGE_REQUESTED = "NO_CHALLENGE_REQUESTED"
