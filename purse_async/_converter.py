@@ -7,6 +7,9 @@ content (unknown members go to `extra`, unknown enum values keep their raw strin
 from __future__ import annotations
 
 import re
+import sys
+import types
+import typing
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, TypeVar
@@ -24,6 +27,9 @@ T = TypeVar("T")
 
 #: Attributes the SDK sets itself; they are neither read from nor sent to the API.
 SDK_ONLY_FIELDS = frozenset({"extra", "idempotency_key", "replayed"})
+
+#: From 3.11 fromisoformat reads every ISO 8601 form Purse sends, in C.
+_NATIVE_ISO = sys.version_info >= (3, 11)
 
 _ISO_DATETIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
@@ -80,6 +86,11 @@ def _bool(value: Any, _: Any) -> bool:
 def _datetime(value: Any, _: Any) -> datetime:
     if type(value) is not str:
         raise TypeError(f"expected an ISO 8601 date-time string, got {type(value).__name__}")
+    if _NATIVE_ISO:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
     return parse_datetime(value)
 
 
@@ -92,7 +103,8 @@ def _date(value: Any, _: Any) -> date:
 def _enum(value: Any, cls: type[PurseEnum]) -> PurseEnum:
     if type(value) is not str:
         raise TypeError(f"expected a string, got {type(value).__name__} {value!r:.40}")
-    return cls(value)
+    member = cls._value2member_map_.get(value)
+    return member if member is not None else cls(value)
 
 
 def _mapping(value: Any, _: Any) -> dict[str, Any]:
@@ -101,29 +113,91 @@ def _mapping(value: Any, _: Any) -> dict[str, Any]:
     return dict(value)
 
 
+def _model_structurer(conv: cattrs.Converter, cls: type[Any], *, nullable: bool) -> Any:
+    """The structure hook of one model class: cattrs' generated function plus `extra`."""
+    fields = attrs.fields(cls)
+    omitted = {f.name: override(omit=True) for f in fields if f.name in SDK_ONLY_FIELDS}
+    base = make_dict_structure_fn(cls, conv, **omitted)  # type: ignore[arg-type]
+    known = frozenset(f.name for f in fields if f.name not in SDK_ONLY_FIELDS)
+    has_extra = "extra" in attrs.fields_dict(cls)
+    name = cls.__name__
+
+    def structure_model(obj: Any, _: Any) -> Any:
+        if obj is None and nullable:
+            return None
+        if type(obj) is not dict and not isinstance(obj, Mapping):
+            raise TypeError(f"expected an object for {name}, got {type(obj).__name__}")
+        inst = base(obj, cls)
+        # issuperset allocates nothing in the common case where every member is known.
+        if has_extra and not known.issuperset(obj):
+            # Frozen models: set once, right after construction, before anyone sees it.
+            object.__setattr__(inst, "extra", {k: obj[k] for k in obj.keys() - known})
+        return inst
+
+    return structure_model
+
+
 def _model_hook_factory(conv: cattrs.Converter) -> Callable[[type[Any]], Callable[..., Any]]:
-    def factory(cls: type[Any]) -> Callable[..., Any]:
-        fields = attrs.fields(cls)
-        omitted = {f.name: override(omit=True) for f in fields if f.name in SDK_ONLY_FIELDS}
-        base = make_dict_structure_fn(cls, conv, **omitted)  # type: ignore[arg-type]
-        known = frozenset(f.name for f in fields if f.name not in SDK_ONLY_FIELDS)
-        has_extra = "extra" in attrs.fields_dict(cls)
-        name = cls.__name__
+    return lambda cls: _model_structurer(conv, cls, nullable=False)
 
-        def structure_model(obj: Any, _: Any) -> Any:
-            if not isinstance(obj, Mapping):
-                raise TypeError(f"expected an object for {name}, got {type(obj).__name__}")
-            inst = base(obj, cls)
-            if has_extra:
-                unknown = obj.keys() - known
-                if unknown:
-                    # Frozen models: set once, right after construction, before anyone sees it.
-                    object.__setattr__(inst, "extra", {k: obj[k] for k in unknown})
-            return inst
 
-        return structure_model
+_SCALAR_CHECKS: dict[Any, tuple[type, ...]] = {str: (str,), int: (int,), bool: (bool,)}
 
-    return factory
+
+def _is_optional(t: Any) -> bool:
+    args = typing.get_args(t)
+    return (
+        typing.get_origin(t) in (typing.Union, types.UnionType)
+        and len(args) == 2
+        and type(None) in args
+    )
+
+
+def _is_var_tuple(t: Any) -> bool:
+    args = typing.get_args(t)
+    return typing.get_origin(t) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _fast_paths(conv: cattrs.Converter) -> None:
+    """Specialized hooks for `X | None` and `tuple[X, ...]`: cattrs' generic ones dispatch on
+    every value, which made decoding cost 7x `json.loads`. Only the fast converter gets them;
+    the detailed one keeps cattrs' path-tracking hooks for error messages."""
+
+    def optional(t: Any) -> Callable[[Any, Any], Any]:
+        inner_t = next(a for a in typing.get_args(t) if a is not type(None))
+        exact = _SCALAR_CHECKS.get(inner_t)
+        if exact is not None:
+            (kind,) = exact
+
+            def scalar(value: Any, _: Any) -> Any:
+                if value is None or type(value) is kind:
+                    return value
+                raise TypeError(f"expected {kind.__name__} or null, got {type(value).__name__}")
+
+            return scalar
+        if attrs.has(inner_t):
+            # One call per nested object instead of a None check wrapping the model hook.
+            return _model_structurer(conv, inner_t, nullable=True)  # type: ignore[no-any-return]
+        inner = conv.get_structure_hook(inner_t)
+
+        def maybe(value: Any, _: Any) -> Any:
+            return None if value is None else inner(value, inner_t)
+
+        return maybe
+
+    def var_tuple(t: Any) -> Callable[[Any, Any], Any]:
+        item_t = typing.get_args(t)[0]
+        inner = conv.get_structure_hook(item_t)
+
+        def items(value: Any, _: Any) -> tuple[Any, ...]:
+            if type(value) is not list:
+                raise TypeError(f"expected a list, got {type(value).__name__}")
+            return tuple([inner(v, item_t) for v in value])
+
+        return items
+
+    conv.register_structure_hook_factory(_is_optional, optional)
+    conv.register_structure_hook_factory(_is_var_tuple, var_tuple)
 
 
 def _build(detailed: bool) -> cattrs.Converter:
@@ -138,6 +212,8 @@ def _build(detailed: bool) -> cattrs.Converter:
     # Registered on the base class: single dispatch then prefers it over the `str` hook.
     conv.register_structure_hook(PurseEnum, _enum)
     conv.register_structure_hook_factory(attrs.has, _model_hook_factory(conv))
+    if not detailed:
+        _fast_paths(conv)
     _register_unstructure(conv)
     return conv
 
