@@ -104,7 +104,7 @@ def _enum(value: Any, cls: type[PurseEnum]) -> PurseEnum:
     if type(value) is not str:
         raise TypeError(f"expected a string, got {type(value).__name__} {value!r:.40}")
     member = cls._value2member_map_.get(value)
-    return member if member is not None else cls(value)
+    return member if isinstance(member, PurseEnum) else cls(value)
 
 
 def _mapping(value: Any, _: Any) -> dict[str, Any]:
