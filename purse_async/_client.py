@@ -29,7 +29,7 @@ __all__ = ["AsyncPurse"]
 
 
 class AsyncPurse:
-    """Asynchronous client of the Purse Payment API v2.
+    """Client of the Purse Payment API v2 for asyncio code: await its methods.
 
     Credentials come from the arguments (see `from_env()` for `PURSE_*` variables); a missing
     or empty one raises `ConfigurationError` naming it. `environment` is "sandbox" (default)
@@ -132,6 +132,10 @@ class AsyncPurse:
     async def aclose(self) -> None:
         """Close the connection pool. Idempotent; the client cannot be used afterwards."""
         await self._transport.aclose()
+
+    def _abandon(self) -> None:
+        # For purse_sync after fork(): drop the parent's connection pool untouched.
+        self._transport.abandon()
 
     async def __aenter__(self) -> AsyncPurse:
         return self

@@ -136,6 +136,16 @@ class Transport:
                 idempotency_key=idempotency_key,
             ) from exc
 
+    def abandon(self) -> None:
+        """Forget the session without closing it: after fork() it belongs to the parent's loop
+        and sockets, which the child must neither use nor shut down. Marking its connector
+        closed keeps its finalizer from reporting it as leaked."""
+        session, self._session = self._session, None
+        self._closed = True
+        connector = session.connector if session is not None else None
+        if connector is not None:
+            connector._closed = True
+
     async def aclose(self) -> None:
         """Close the session (idempotent). Must run on the loop that created it."""
         self._closed = True

@@ -27,7 +27,7 @@ from .common import (
     ThreeDsAuthenticationOptions,
     Webhook,
 )
-from .eligible import EligibleSolution, EligibleSolutions
+from .eligible import EligibleSolution, EligibleSolutionList
 from .jwks import JsonWebKey, JsonWebKeySet
 from .operation import Operation, OperationPartnerTransaction
 from .partner_transaction import (
@@ -57,7 +57,7 @@ __all__ = [
     "Customer",
     "CustomerAccount",
     "EligibleSolution",
-    "EligibleSolutions",
+    "EligibleSolutionList",
     "GiftCard",
     "IntegrationMode",
     "ItemLine",

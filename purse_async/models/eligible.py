@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["EligibleSolution", "EligibleSolutions"]
+__all__ = ["EligibleSolution", "EligibleSolutionList"]
 
 
 @attrs.frozen(kw_only=True)
@@ -20,7 +20,7 @@ class EligibleSolution:
 
 
 @attrs.frozen(kw_only=True)
-class EligibleSolutions:
+class EligibleSolutionList:
     amount: int | None = None
     currency: str | None = None
     eligible_solutions: tuple[EligibleSolution, ...] = ()

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..models import Customer, Order
-from ..models.eligible import EligibleSolutions
+from ..models.eligible import EligibleSolutionList
 from ._base import (
     API_PREFIX,
     AsyncAPIResource,
@@ -41,7 +41,7 @@ class AsyncEligibleSolutions(AsyncAPIResource):
         timeout: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> EligibleSolutions:
+    ) -> EligibleSolutionList:
         """List the solutions (partner + method) eligible to pay this order.
 
         It changes nothing server-side, so it is retried like a GET.
@@ -70,4 +70,4 @@ class AsyncEligibleSolutions(AsyncAPIResource):
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
-        return self._decode(result, EligibleSolutions)
+        return self._decode(result, EligibleSolutionList)
