@@ -29,7 +29,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on both packages."""
     session.install("-e", ".[dev]")
-    session.run("mypy", "--strict", "purse_async", "purse_sync")
+    session.run("mypy", "--strict", "purse_async", "purse_sync", "tests/typing_sync_usage.py")
 
 
 @nox.session

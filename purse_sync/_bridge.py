@@ -13,6 +13,7 @@ import contextlib
 import os
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -25,6 +26,8 @@ T = TypeVar("T")
 
 #: How long past a call's own timeout the bridge waits before cancelling it itself.
 TIMEOUT_GRACE = 1.0
+#: How often a main thread blocked on a call wakes up to let Ctrl-C through.
+MAIN_THREAD_SLICE = 0.1
 
 _PLUMBING = (os.path.dirname(asyncio.__file__), __file__)
 
@@ -126,8 +129,7 @@ class Bridge:
         call = _Call()
         self.loop.call_soon_threadsafe(self._start, call, factory)
         try:
-            wait = -1.0 if timeout is None else timeout + TIMEOUT_GRACE
-            if not call.done.acquire(timeout=wait):
+            if not self._wait(call, None if timeout is None else timeout + TIMEOUT_GRACE):
                 self._cancel(call)
                 raise APITimeoutError(f"the call did not finish within {timeout:.3g}s")
         except BaseException:
@@ -138,6 +140,22 @@ class Bridge:
             raise _trim(call.error)
         result: T = call.result
         return result
+
+    @staticmethod
+    def _wait(call: _Call, timeout: float | None) -> bool:
+        if threading.current_thread() is not threading.main_thread():
+            return call.done.acquire(timeout=-1 if timeout is None else timeout)
+        # Ctrl-C is handled in the main thread between bytecodes, and a SIGINT that the kernel
+        # hands to another thread does not wake a blocked acquire: wait in short slices.
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            slice_ = MAIN_THREAD_SLICE
+            if deadline is not None:
+                slice_ = min(slice_, deadline - time.monotonic())
+                if slice_ <= 0:
+                    return False
+            if call.done.acquire(timeout=slice_):
+                return True
 
     def _cancel(self, call: _Call) -> None:
         def cancel() -> None:

