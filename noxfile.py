@@ -37,3 +37,11 @@ def demo(session: nox.Session) -> None:
     """The main job: the first-payment walk-through against the embedded sandbox."""
     session.install("-e", ".")
     session.run("python", "-m", "purse_async", "demo")
+
+
+@nox.session
+def django(session: nox.Session) -> None:
+    """The Django example's tests (Django's test client against the embedded sandbox)."""
+    session.install("-e", ".", "django")
+    session.chdir("examples/django_shop")
+    session.run("python", "-W", "error", "manage.py", "test", "shop")

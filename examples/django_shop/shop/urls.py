@@ -1,0 +1,11 @@
+"""URLs of the example shop."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("checkout/", views.checkout),
+    path("payment/return/", views.payment_return),
+    path("payments/<str:payment_id>/capture/", views.capture),
+]
