@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 import sys
-import types
-import typing
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, TypeVar
@@ -18,15 +16,13 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
+from ._decoder import SDK_ONLY_FIELDS, decoder_for
 from ._errors import DecodeError
 from .models._enums import PurseEnum
 
 __all__ = ["structure", "unstructure"]
 
 T = TypeVar("T")
-
-#: Attributes the SDK sets itself; they are neither read from nor sent to the API.
-SDK_ONLY_FIELDS = frozenset({"extra", "idempotency_key", "replayed"})
 
 #: From 3.11 fromisoformat reads every ISO 8601 form Purse sends, in C.
 _NATIVE_ISO = sys.version_info >= (3, 11)
@@ -113,7 +109,7 @@ def _mapping(value: Any, _: Any) -> dict[str, Any]:
     return dict(value)
 
 
-def _model_structurer(conv: cattrs.Converter, cls: type[Any], *, nullable: bool) -> Any:
+def _model_structurer(conv: cattrs.Converter, cls: type[Any]) -> Any:
     """The structure hook of one model class: cattrs' generated function plus `extra`."""
     fields = attrs.fields(cls)
     omitted = {f.name: override(omit=True) for f in fields if f.name in SDK_ONLY_FIELDS}
@@ -123,8 +119,6 @@ def _model_structurer(conv: cattrs.Converter, cls: type[Any], *, nullable: bool)
     name = cls.__name__
 
     def structure_model(obj: Any, _: Any) -> Any:
-        if obj is None and nullable:
-            return None
         if type(obj) is not dict and not isinstance(obj, Mapping):
             raise TypeError(f"expected an object for {name}, got {type(obj).__name__}")
         inst = base(obj, cls)
@@ -138,70 +132,13 @@ def _model_structurer(conv: cattrs.Converter, cls: type[Any], *, nullable: bool)
 
 
 def _model_hook_factory(conv: cattrs.Converter) -> Callable[[type[Any]], Callable[..., Any]]:
-    return lambda cls: _model_structurer(conv, cls, nullable=False)
+    return lambda cls: _model_structurer(conv, cls)
 
 
-_SCALAR_CHECKS: dict[Any, tuple[type, ...]] = {str: (str,), int: (int,), bool: (bool,)}
-
-
-def _is_optional(t: Any) -> bool:
-    args = typing.get_args(t)
-    return (
-        typing.get_origin(t) in (typing.Union, types.UnionType)
-        and len(args) == 2
-        and type(None) in args
-    )
-
-
-def _is_var_tuple(t: Any) -> bool:
-    args = typing.get_args(t)
-    return typing.get_origin(t) is tuple and len(args) == 2 and args[1] is Ellipsis
-
-
-def _fast_paths(conv: cattrs.Converter) -> None:
-    """Specialized hooks for `X | None` and `tuple[X, ...]`: cattrs' generic ones dispatch on
-    every value, which made decoding cost 7x `json.loads`. Only the fast converter gets them;
-    the detailed one keeps cattrs' path-tracking hooks for error messages."""
-
-    def optional(t: Any) -> Callable[[Any, Any], Any]:
-        inner_t = next(a for a in typing.get_args(t) if a is not type(None))
-        exact = _SCALAR_CHECKS.get(inner_t)
-        if exact is not None:
-            (kind,) = exact
-
-            def scalar(value: Any, _: Any) -> Any:
-                if value is None or type(value) is kind:
-                    return value
-                raise TypeError(f"expected {kind.__name__} or null, got {type(value).__name__}")
-
-            return scalar
-        if attrs.has(inner_t):
-            # One call per nested object instead of a None check wrapping the model hook.
-            return _model_structurer(conv, inner_t, nullable=True)  # type: ignore[no-any-return]
-        inner = conv.get_structure_hook(inner_t)
-
-        def maybe(value: Any, _: Any) -> Any:
-            return None if value is None else inner(value, inner_t)
-
-        return maybe
-
-    def var_tuple(t: Any) -> Callable[[Any, Any], Any]:
-        item_t = typing.get_args(t)[0]
-        inner = conv.get_structure_hook(item_t)
-
-        def items(value: Any, _: Any) -> tuple[Any, ...]:
-            if type(value) is not list:
-                raise TypeError(f"expected a list, got {type(value).__name__}")
-            return tuple([inner(v, item_t) for v in value])
-
-        return items
-
-    conv.register_structure_hook_factory(_is_optional, optional)
-    conv.register_structure_hook_factory(_is_var_tuple, var_tuple)
-
-
-def _build(detailed: bool) -> cattrs.Converter:
-    conv = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=False)
+def _build() -> cattrs.Converter:
+    # Path-tracking validation: this converter runs to explain a failure (and to unstructure);
+    # the everyday decoding is the generated fast path of `_decoder`.
+    conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=False)
     conv.register_structure_hook(str, _str)
     conv.register_structure_hook(int, _int)
     conv.register_structure_hook(float, _float)
@@ -212,8 +149,6 @@ def _build(detailed: bool) -> cattrs.Converter:
     # Registered on the base class: single dispatch then prefers it over the `str` hook.
     conv.register_structure_hook(PurseEnum, _enum)
     conv.register_structure_hook_factory(attrs.has, _model_hook_factory(conv))
-    if not detailed:
-        _fast_paths(conv)
     _register_unstructure(conv)
     return conv
 
@@ -250,25 +185,23 @@ def _iso_datetime(value: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-_fast = _build(detailed=False)
-_detailed = _build(detailed=True)
+_converter = _build()
 
 
 def structure(data: Any, cls: type[T]) -> T:
     """Decode JSON data into `cls`; a mismatch raises `DecodeError` naming the JSON path."""
     try:
-        return _fast.structure(data, cls)
+        result: T = decoder_for(cls)(data)
+        return result
     except Exception:
         pass
-    # The slow, path-tracking converter runs only to explain a failure.
     try:
-        result = _detailed.structure(data, cls)
+        return _converter.structure(data, cls)
     except Exception as exc:
-        messages = (
-            cattrs.transform_error(exc, path="$")
-            if isinstance(exc, (cattrs.BaseValidationError,))
-            else [f"{type(exc).__name__}: {exc} @ $"]
-        )
+        if isinstance(exc, cattrs.BaseValidationError):
+            messages = cattrs.transform_error(exc, path="$")
+        else:
+            messages = [f"{type(exc).__name__}: {exc} @ $"]
         first = messages[0] if messages else str(exc)
         path = first.rsplit(" @ ", 1)[-1] if " @ " in first else "$"
         raise DecodeError(
@@ -276,7 +209,6 @@ def structure(data: Any, cls: type[T]) -> T:
             path=path,
             body=data,
         ) from None
-    return result
 
 
 def unstructure(obj: Any) -> Any:
@@ -286,4 +218,4 @@ def unstructure(obj: Any) -> Any:
         return {key: unstructure(value) for key, value in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [unstructure(value) for value in obj]
-    return _fast.unstructure(obj)
+    return _converter.unstructure(obj)

@@ -21,9 +21,8 @@ import pytest
 
 import purse_async
 import purse_sync
-from purse_async.testing import MagicCards
+from purse_async.testing import MagicCards, ThreadedSandbox
 from purse_sync._bridge import get_bridge
-from tests.conftest import ThreadedSandbox
 
 RETURN = "https://shop.example/back"
 ROOT = Path(__file__).resolve().parent.parent
@@ -272,7 +271,7 @@ def test_green_threads_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 EXIT_SCRIPT = """
 import sys
 sys.path.insert(0, {root!r})
-from tests.conftest import ThreadedSandbox
+from purse_async.testing import ThreadedSandbox
 import purse_sync
 box = ThreadedSandbox()
 purse = purse_sync.Purse(**box.sandbox.client_kwargs())

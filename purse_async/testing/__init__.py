@@ -8,6 +8,7 @@ from ._faults import FaultInjector
 from ._psp import MagicCards
 from ._sandbox import Sandbox, WebhookDelivery
 from ._state import Credentials, LedgerEntry, Stats
+from ._threaded import ThreadedSandbox
 
 __all__ = [
     "Credentials",
@@ -16,5 +17,6 @@ __all__ = [
     "MagicCards",
     "Sandbox",
     "Stats",
+    "ThreadedSandbox",
     "WebhookDelivery",
 ]

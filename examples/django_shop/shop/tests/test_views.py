@@ -2,44 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from typing import Any
 from urllib.parse import urlsplit
 
 from django.test import SimpleTestCase, override_settings
 
-from purse_async.testing import MagicCards, Sandbox
+from purse_async.testing import MagicCards, ThreadedSandbox
 from shop.purse import reset_purse
 
 
-class SandboxThread:
-    """The sandbox on its own event-loop thread, as a real Purse would be: elsewhere."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.sandbox = Sandbox()
-        self.call(self.sandbox.start())
-
-    def call(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
-
-    def close(self) -> None:
-        self.call(self.sandbox.close())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-        self.loop.close()
-
-
 class CheckoutTests(SimpleTestCase):
-    box: SandboxThread
+    box: ThreadedSandbox
 
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
-        cls.box = SandboxThread()
+        cls.box = ThreadedSandbox()
         cls.settings_override = override_settings(PURSE=cls.box.sandbox.client_kwargs())
         cls.settings_override.enable()
         reset_purse()
@@ -60,7 +37,7 @@ class CheckoutTests(SimpleTestCase):
         self.assertEqual(created.status_code, 201)
         session_id = created.json()["client_session_id"]
         self.assertTrue(created.json()["hosted_page"])
-        redirect = self.box.call(self.box.sandbox.checkout(session_id, card=card))
+        redirect = self.box.checkout(session_id, card=card)
         parts = urlsplit(redirect)
         return f"/payment/return/?{parts.query}"
 

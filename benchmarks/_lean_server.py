@@ -1,0 +1,45 @@
+"""A lean aiohttp.web server for benchmarks: a token endpoint and GET payment answering the seed's
+GetPayment JSON. Run in its own process; prints its port on stdout, stops on stdin EOF."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+SEED = Path(__file__).resolve().parent.parent / "tests" / "data" / "seed_get_payment.json"
+BODY = json.dumps(json.loads(SEED.read_text())).encode()
+TOKEN = json.dumps(
+    {"access_token": "bench-token", "token_type": "Bearer", "expires_in": 3600}
+).encode()
+
+
+async def token(request: web.Request) -> web.Response:
+    await request.read()
+    return web.Response(body=TOKEN, content_type="application/json")
+
+
+async def payment(request: web.Request) -> web.Response:
+    return web.Response(body=BODY, content_type="application/json")
+
+
+async def main() -> None:
+    app = web.Application()
+    app.router.add_post("/oauth/token", token)
+    app.router.add_get("/payment/v2/payments/{id}", payment)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    print(port, flush=True)
+    # Stop when the parent closes our stdin (or dies): never outlive the benchmark.
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await runner.cleanup()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,59 @@
+"""Decoding cost: the seed's GetPayment JSON into models vs `json.loads` alone, and encoding a
+client-session request body. Ratios of medians over several timing runs, ratios first.
+
+    python benchmarks/decode.py [--number 5000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import timeit
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from purse_async._converter import structure, unstructure
+from purse_async.models import Address, ItemLine, Order, Payment
+
+SEED = Path(__file__).resolve().parent.parent / "tests" / "data" / "seed_get_payment.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--number", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.number, args.repeat = 200, 3
+    raw = SEED.read_text()
+    data = json.loads(raw)
+    order = Order(
+        reference="JLA123457",
+        net_amount=12000,
+        tax_amount=2000,
+        billing_address=Address(first_name="Jane", last_name="Doe", city="Paris"),
+        item_lines=(ItemLine(name="Bag", quantity=2, unit_gross_price=6000),),
+    )
+
+    def best(fn: object) -> float:
+        runs = timeit.repeat(fn, number=args.number, repeat=args.repeat)  # type: ignore[arg-type]
+        return statistics.median(runs) / args.number * 1e6
+
+    loads = best(lambda: json.loads(raw))
+    both = best(lambda: structure(json.loads(raw), Payment))
+    models = best(lambda: structure(data, Payment))
+    encode = best(lambda: json.dumps(unstructure({"amount": 12000, "order": order})))
+    print("ratios (target: decoding <= 3x json.loads)")
+    print(f"  models alone / json.loads      {models / loads:5.2f}x")
+    print(f"  (json.loads + models) / loads  {both / loads:5.2f}x")
+    print("absolute (µs per GetPayment, noisy)")
+    print(f"  json.loads {loads:7.1f}   models {models:7.1f}   encode a session body {encode:6.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

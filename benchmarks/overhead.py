@@ -1,0 +1,200 @@
+"""What the SDK costs over its floor, side by side in one run against one lean local server:
+purse_async vs raw aiohttp + json.loads, purse_sync from threads vs requests.Session.
+
+    python benchmarks/overhead.py [--requests 4000] [--rounds 3] [--quick] [--json out.json]
+
+Variants are interleaved round by round and the median of the rounds is reported; ratios first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp
+
+import purse_async
+import purse_sync
+from benchmarks._common import emit_json, lean_server, measure, median_of, table
+
+PAYMENT_ID = "bcb2c3ff-f9a2-4f60-8913-fa94e4d41f27"
+CREDS = {"client_id": "bench", "client_secret": "bench-secret", "api_key": "bench-key"}
+
+
+def split(n: int, parts: int) -> list[int]:
+    return [n // parts + (1 if i < n % parts else 0) for i in range(parts)]
+
+
+def raw_aiohttp(base: str, n: int, concurrency: int) -> Callable[[], int]:
+    url = f"{base}/payment/v2/payments/{PAYMENT_ID}"
+    headers = {"Authorization": "Bearer bench-token", "x-api-key": "bench-key"}
+
+    async def main() -> int:
+        connector = aiohttp.TCPConnector(limit=100)
+        async with aiohttp.ClientSession(connector=connector) as http:
+
+            async def worker(count: int) -> None:
+                for _ in range(count):
+                    async with http.get(url, headers=headers) as resp:
+                        json.loads(await resp.read())
+
+            await asyncio.gather(*(worker(c) for c in split(n, concurrency)))
+        return n
+
+    return lambda: asyncio.run(main())
+
+
+def sdk_async(base: str, n: int, concurrency: int) -> Callable[[], int]:
+    async def main() -> int:
+        async with purse_async.AsyncPurse(**CREDS, base_url=base) as purse:
+            await purse.authenticate()
+
+            async def worker(count: int) -> None:
+                for _ in range(count):
+                    await purse.payments.retrieve(PAYMENT_ID)
+
+            await asyncio.gather(*(worker(c) for c in split(n, concurrency)))
+        return n
+
+    return lambda: asyncio.run(main())
+
+
+def threaded(n: int, threads: int, make_call: Callable[[], Callable[[], Any]]) -> int:
+    start = threading.Barrier(threads + 1)
+
+    def worker(count: int) -> None:
+        call = make_call()
+        start.wait()
+        for _ in range(count):
+            call()
+
+    pool = [threading.Thread(target=worker, args=(c,)) for c in split(n, threads)]
+    for t in pool:
+        t.start()
+    start.wait()
+    for t in pool:
+        t.join()
+    return n
+
+
+def sdk_sync(purse: purse_sync.Purse, n: int, threads: int) -> Callable[[], int]:
+    return lambda: threaded(n, threads, lambda: lambda: purse.payments.retrieve(PAYMENT_ID))
+
+
+def requests_session(base: str, n: int, threads: int) -> Callable[[], int]:
+    import requests
+
+    url = f"{base}/payment/v2/payments/{PAYMENT_ID}"
+    headers = {"Authorization": "Bearer bench-token", "x-api-key": "bench-key"}
+
+    def make() -> Callable[[], Any]:
+        session = requests.Session()  # one per thread: Session is not documented thread-safe
+        return lambda: session.get(url, headers=headers).json()
+
+    return lambda: threaded(n, threads, make)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    n = args.requests
+    results: dict[str, list[dict[str, float]]] = {}
+    with lean_server() as base:
+        purse = purse_sync.Purse(**CREDS, base_url=base)
+        purse.authenticate()
+        variants: dict[str, Callable[[], int]] = {}
+        for c in (1, 10, 100):
+            variants[f"raw aiohttp c={c}"] = raw_aiohttp(base, n, c)
+            variants[f"purse_async c={c}"] = sdk_async(base, n, c)
+        for t in (1, 8, 32):
+            variants[f"purse_sync t={t}"] = sdk_sync(purse, n, t)
+            if not args.no_requests:
+                variants[f"requests t={t}"] = requests_session(base, n, t)
+        for _ in range(args.rounds):
+            for name, fn in variants.items():
+                results.setdefault(name, []).append(measure(fn))
+        purse.close()
+    med = {name: median_of(rs) for name, rs in results.items()}
+
+    def ratio(a: str, b: str, key: str) -> float | None:
+        if a not in med or b not in med:
+            return None
+        return med[a][key] / med[b][key]
+
+    ratios = {
+        "async/raw rps c=10": ratio("purse_async c=10", "raw aiohttp c=10", "rps"),
+        "async/raw rps c=100": ratio("purse_async c=100", "raw aiohttp c=100", "rps"),
+        "async/raw cpu c=10": ratio("purse_async c=10", "raw aiohttp c=10", "cpu_us"),
+        "async/raw cpu c=100": ratio("purse_async c=100", "raw aiohttp c=100", "cpu_us"),
+        "sync t=8 / async c=10 rps": ratio("purse_sync t=8", "purse_async c=10", "rps"),
+        "sync/requests rps t=8": ratio("purse_sync t=8", "requests t=8", "rps"),
+        "sync/requests rps t=32": ratio("purse_sync t=32", "requests t=32", "rps"),
+    }
+    return {"requests": n, "rounds": args.rounds, "median": med, "ratios": ratios}
+
+
+TARGETS = {
+    "async/raw rps c=10": (">=", 0.85),
+    "async/raw rps c=100": (">=", 0.85),
+    "async/raw cpu c=10": ("<=", 1.25),
+    "async/raw cpu c=100": ("<=", 1.25),
+    "sync t=8 / async c=10 rps": (">=", 0.65),
+    "sync/requests rps t=8": (">=", 2.0),
+}
+
+
+def report(data: dict[str, Any]) -> str:
+    rows = []
+    for name, value in data["ratios"].items():
+        if value is None:
+            continue
+        op, bound = TARGETS.get(name, ("", None))
+        ok = (
+            ""
+            if bound is None
+            else ("met" if (value >= bound if op == ">=" else value <= bound) else "MISSED")
+        )
+        rows.append([name, value, f"{op} {bound}" if bound else "", ok])
+    out = [
+        "ratios (medians of rounds, same run, same server)",
+        table(rows, ["ratio", "value", "target", ""]),
+        "",
+    ]
+    rows = [[name, m["rps"], m["cpu_us"]] for name, m in data["median"].items()]
+    out += [
+        "absolute (noisy shared machine: compare ratios, not these)",
+        table(rows, ["variant", "req/s", "client CPU µs/req"]),
+    ]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 200 requests, 1 round")
+    parser.add_argument("--no-requests", action="store_true", help="skip requests.Session")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.requests, args.rounds = 200, 1
+    if not args.no_requests:
+        try:
+            import requests  # noqa: F401
+        except ImportError:
+            print("requests is not installed (pip install -e '.[bench]'): skipping it")
+            args.no_requests = True
+    data = run(args)
+    print(report(data))
+    emit_json(args.json, data)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
