@@ -45,3 +45,11 @@ def django(session: nox.Session) -> None:
     session.install("-e", ".", "django")
     session.chdir("examples/django_shop")
     session.run("python", "-W", "error", "manage.py", "test", "shop")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmarks (loopback only, bounded): ratios against baselines measured side by side."""
+    session.install("-e", ".[bench]")
+    for script in ("overhead.py", "decode.py", "token_storm.py", "bridge_overhead.py", "load.py"):
+        session.run("python", f"benchmarks/{script}", *session.posargs)

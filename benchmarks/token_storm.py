@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     if args.quick:
-        args.concurrency, args.calls = 200, 2000
+        args.concurrency, args.calls = 200, 1000
     return asyncio.run(run(args.concurrency, args.calls))
 
 

@@ -437,3 +437,34 @@ async def test_hosted_form_submit_without_a_browser(
             location = resp.headers["Location"]
     redirect = await purse_client.redirections.verify(location)
     assert redirect.authorization_status == "REFUSED"
+
+
+async def test_typed_request_models_are_accepted_like_dicts(
+    purse_client: pa.AsyncPurse, purse_sandbox: Sandbox
+) -> None:
+    from purse_async.models import Address, Customer, CustomerAccount, ItemLine, Order, Webhook
+
+    order = Order(
+        reference="TYPED-1",
+        net_amount=12000,
+        billing_address=Address(first_name="Jane", address_lines=("1 rue de la Paix",)),
+        item_lines=(ItemLine(name="Bag", quantity=2, unit_gross_price=6000, tax_rate=20.0),),
+        extra={"gift_message": "Happy birthday"},
+    )
+    session = await purse_client.client_sessions.create(
+        amount=12000,
+        currency="EUR",
+        shopper_redirection_url=RETURN,
+        order=order,
+        customer=Customer(
+            email="jane@example.com", account=CustomerAccount(purchase_count_last_year=3)
+        ),
+        webhook=Webhook(url="http://127.0.0.1:9/hook"),
+    )
+    assert session.order is not None
+    assert session.order.billing_address is not None
+    assert session.order.billing_address.address_lines == ("1 rue de la Paix",)
+    assert session.order.item_lines[0].tax_rate == 20.0
+    assert session.order.extra == {"gift_message": "Happy birthday"}
+    assert session.customer is not None and session.customer.account is not None
+    assert session.customer.account.purchase_count_last_year == 3

@@ -317,3 +317,44 @@ async def test_no_secret_in_logs(
     text = "\n".join(r.getMessage() for r in caplog.records)
     for secret in (SECRET, API_KEY, "tok-1", "tok-2"):
         assert secret not in text
+
+
+async def test_client_deadline_bounds_every_call(server: ScriptedServer) -> None:
+    server.routes[PAYMENT] = stall(5)
+    async with pa.AsyncPurse(
+        client_id="c", client_secret="s", api_key="k", base_url=server.base_url, deadline=0.3
+    ) as purse:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(pa.APITimeoutError):
+            await purse.payments.retrieve("pay-1")
+        assert loop.time() - started < 2
+
+
+async def test_typed_problem_details_on_errors(
+    server: ScriptedServer, purse: pa.AsyncPurse
+) -> None:
+    server.add(
+        CAPTURES,
+        reply(
+            400,
+            {
+                "type": "urn:purse:amount",
+                "title": "Invalid amount",
+                "status": 400,
+                "errors": [{"pointer": "/amount", "detail": "too high"}],
+            },
+            headers={"x-request-id": "req-42"},
+        ),
+    )
+    with pytest.raises(pa.BadRequestError) as info:
+        await purse.payments.capture("pay-1", amount=99999, idempotency_key="k-1")
+    err = info.value
+    assert (err.status, err.type, err.request_id, err.idempotency_key) == (
+        400,
+        "urn:purse:amount",
+        "req-42",
+        "k-1",
+    )
+    assert err.method == "POST" and err.url.endswith(CAPTURES)
+    assert err.errors[0].pointer == "/amount"

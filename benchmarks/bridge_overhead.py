@@ -1,0 +1,86 @@
+"""Why purse_sync's bridge is hand-made: CPU per call of running a trivial coroutine on a
+background loop from 1 and 8 threads, anyio's BlockingPortal vs run_coroutine_threadsafe vs ours.
+
+    python benchmarks/bridge_overhead.py [--calls 20000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from anyio.from_thread import start_blocking_portal
+
+from purse_sync._bridge import Bridge
+
+
+async def nothing() -> int:
+    return 1
+
+
+def per_call_cpu(call: Callable[[], Any], calls: int, threads: int) -> float:
+    start = threading.Barrier(threads + 1)
+
+    def worker() -> None:
+        start.wait()
+        for _ in range(calls // threads):
+            call()
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    cpu0 = time.process_time()
+    start.wait()
+    for t in pool:
+        t.join()
+    return (time.process_time() - cpu0) / calls * 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.calls, args.rounds = 800, 1
+
+    loop = asyncio.new_event_loop()
+    loop_thread = threading.Thread(target=loop.run_forever, daemon=True)
+    loop_thread.start()
+    bridge = Bridge()
+    results: dict[str, list[float]] = {}
+    with start_blocking_portal() as portal:
+        variants: dict[str, Callable[[], Any]] = {
+            "anyio BlockingPortal": lambda: portal.call(nothing),
+            "run_coroutine_threadsafe": lambda: asyncio.run_coroutine_threadsafe(
+                nothing(), loop
+            ).result(),
+            "purse_sync bridge": lambda: bridge.run(nothing),
+        }
+        for _ in range(args.rounds):
+            for threads in (1, 8):
+                for name, call in variants.items():
+                    key = f"{name} x{threads}"
+                    results.setdefault(key, []).append(per_call_cpu(call, args.calls, threads))
+    loop.call_soon_threadsafe(loop.stop)
+    loop_thread.join()
+    loop.close()
+    bridge.stop()
+    print("CPU µs per call (median of rounds; lower is better)")
+    for key, values in results.items():
+        print(f"  {key:<32} {statistics.median(values):7.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

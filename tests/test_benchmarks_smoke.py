@@ -1,0 +1,35 @@
+"""The benchmark scripts still run (tiny counts, loopback only); no timing is asserted here:
+performance is judged by the ratios the scripts print, on a quiet machine."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("decode.py", "models alone / json.loads"),
+        ("token_storm.py", "-> 1 token request(s)"),
+        ("load.py", "errors: none"),
+        ("bridge_overhead.py", "purse_sync bridge x8"),
+        ("overhead.py", "async/raw rps c=10"),
+    ],
+)
+def test_benchmark_script_runs(script: str, expected: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert expected in done.stdout
