@@ -1,14 +1,15 @@
-"""`purse_async.testing`: an emulated Purse Payment API v2 on loopback for demos and tests.
+"""`purse_async.testing`: an emulated Purse Payment API v2 on loopback for tests, demos and the CLI.
 
-`async with Sandbox() as sb: purse = sb.client()`; magic cards in `MagicCards`; pytest fixtures
-`purse_sandbox` and `purse_client` come with the installed plugin.
+`async with Sandbox() as sb: purse = sb.client()`; magic test cards in `MagicCards`; pytest fixtures
+`purse_sandbox` and `purse_client` come with the installed plugin (`purse_async.testing._plugin`).
 """
 
 from ._faults import FaultInjector
 from ._psp import MagicCards
-from ._sandbox import Sandbox, WebhookDelivery
+from ._sandbox import Sandbox
 from ._state import Credentials, LedgerEntry, Stats
 from ._threaded import ThreadedSandbox
+from ._webhooks import WebhookDelivery
 
 __all__ = [
     "Credentials",

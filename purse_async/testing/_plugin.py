@@ -1,30 +1,48 @@
-"""The pytest plugin (entry point `pytest11`): fixtures with a running sandbox and a client.
-
-`purse_sandbox` starts a fresh Sandbox per test; `purse_client` is an AsyncPurse bound to it.
-"""
+"""The pytest plugin (a `pytest11` entry point): `purse_sandbox`, a running Sandbox per test, and
+`purse_client`, an AsyncPurse bound to it; `@pytest.mark.purse_sandbox(**kwargs)` configures it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import pytest_asyncio
+import pytest
 
 from ._sandbox import Sandbox
 
 if TYPE_CHECKING:
+    from pytest_asyncio import fixture as async_fixture
+
     from .._client import AsyncPurse
+else:
+    try:
+        from pytest_asyncio import fixture as async_fixture
+    except ImportError:  # pragma: no cover
+        # Without pytest-asyncio the fixtures can't run, but loading this plugin (it is an
+        # entry point, loaded by every pytest run) must not break the runs that don't use them.
+        async_fixture = pytest.fixture
 
 
-@pytest_asyncio.fixture
-async def purse_sandbox() -> AsyncIterator[Sandbox]:
-    """A running embedded Purse sandbox on 127.0.0.1."""
-    async with Sandbox() as sandbox:
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "purse_sandbox(**kwargs): Sandbox options for the purse_sandbox fixture "
+        "(token_lifetime, session_ttl, webhook_secret, pending_delay)",
+    )
+
+
+@async_fixture
+async def purse_sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
+    """A running embedded Purse sandbox on 127.0.0.1, fresh for each test."""
+    marker = request.node.get_closest_marker("purse_sandbox")
+    options: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
+    async with Sandbox(**options) as sandbox:
         yield sandbox
 
 
-@pytest_asyncio.fixture
+@async_fixture
 async def purse_client(purse_sandbox: Sandbox) -> AsyncIterator[AsyncPurse]:
     """An `AsyncPurse` with the sandbox's credentials, closed after the test."""
+    # The SDK is imported only when a test asks for a client (inside `Sandbox.client`).
     async with purse_sandbox.client() as client:
         yield client

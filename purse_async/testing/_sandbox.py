@@ -1,43 +1,50 @@
-"""`Sandbox`: the emulated Purse API on 127.0.0.1 as an async context manager, with its shopper,
-fault injection, counters, ledger and webhook deliveries."""
+"""`Sandbox`: the emulated Purse Payment API v2 on loopback as an async context manager; wires the
+aiohttp app and owns the shopper helpers, faults, counters, ledger and webhook deliveries."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
+import logging
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
-import attrs
 from aiohttp import web
 
-from ._api import build_routes
+from ._auth import auth_middleware, token_route
 from ._faults import FaultInjector
 from ._hosted import hosted_routes
-from ._keys import sign_redirection
-from ._state import Credentials, LedgerEntry, SandboxState, Stats
+from ._jws import jwks, sign_redirection
+from ._operations import complete_authorization, operation_routes
+from ._payment_routes import payment_routes
+from ._payments import settle
+from ._problems import problem_middleware
+from ._sessions import session_routes, submit_session
+from ._state import STATE, Credentials, LedgerEntry, SandboxState, Stats
+from ._webhooks import WebhookDelivery, WebhookDispatcher
 
 if TYPE_CHECKING:
     from .._client import AsyncPurse
 
-__all__ = ["Sandbox", "WebhookDelivery"]
+__all__ = ["Sandbox"]
+
+logger = logging.getLogger("purse_async.testing")
+PREFIXES = ("/payment/v2", "/v2")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@attrs.define
-class WebhookDelivery:
-    url: str
-    headers: dict[str, str]
-    body: dict[str, Any]
-    status: int | None = None
-    error: str | None = None
+async def _signing_jwks(request: web.Request) -> web.StreamResponse:
+    return web.json_response(jwks())
 
 
 class Sandbox:
-    """An emulated Purse Payment API v2 on loopback; `async with Sandbox() as sb:`."""
+    """An emulated Purse Payment API v2 on loopback: `async with Sandbox() as sb: ...`.
+
+    `token_lifetime` (seconds) is the `expires_in` of issued tokens; `session_ttl` the client
+    session lifetime; `webhook_secret` makes webhooks carry `x-purse-signature`;
+    `pending_delay` settles PENDING authorizations (card 4000000000000077) as AUTHORIZED after
+    that many seconds (None: only `settle_pending()` does).
+    """
 
     def __init__(
         self,
@@ -51,18 +58,20 @@ class Sandbox:
     ) -> None:
         self.host = host
         self.port = port
-        self.state = SandboxState(token_lifetime=token_lifetime, session_ttl=session_ttl)
-        self.faults = FaultInjector()
-        self.webhook_secret = webhook_secret
         self.pending_delay = pending_delay
-        self.webhook_deliveries: list[WebhookDelivery] = []
-        self.base_url = ""
+        self.state = SandboxState(token_lifetime=token_lifetime, session_ttl=session_ttl)
+        self.state.listeners.append(self._on_payment_change)
+        self.faults = FaultInjector()
+        self._webhooks = WebhookDispatcher(webhook_secret)
         self._runner: web.AppRunner | None = None
-        self._http: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._timers: list[asyncio.TimerHandle] = []
+        self._timers: dict[str, asyncio.TimerHandle] = {}
 
-    # -- what tests use --------------------------------------------------------------
+    # -- what tests and demos use --------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:PORT` once started."""
+        return self.state.base_url
+
     @property
     def credentials(self) -> Credentials:
         return self.state.credentials
@@ -71,7 +80,12 @@ class Sandbox:
     def stats(self) -> Stats:
         return self.state.stats
 
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        return self._webhooks.deliveries
+
     def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `AsyncPurse` / `purse_sync.Purse` pointed at this sandbox."""
         creds = self.credentials
         return {
             "client_id": creds.client_id,
@@ -82,8 +96,9 @@ class Sandbox:
         }
 
     def client(self, **overrides: Any) -> AsyncPurse:
-        """An `AsyncPurse` pointed at this sandbox (close it, e.g. with `async with`)."""
-        from .._client import AsyncPurse
+        """An `AsyncPurse` bound to this sandbox (close it, e.g. with `async with`)."""
+        # Imported here: the sandbox itself never depends on the SDK it is meant to test.
+        from purse_async import AsyncPurse
 
         return AsyncPurse(**{**self.client_kwargs(), **overrides})
 
@@ -98,14 +113,14 @@ class Sandbox:
         gift_card: str | None = None,
         gift_card_amount: int | None = None,
     ) -> str:
-        """Play the shopper on the hosted page without a browser; the redirect URL, carrying
-        `purse-redirection-data`. Raises `ValueError` if the session cannot be paid."""
+        """Play the shopper on the hosted page (same logic, no HTTP): pay the session and return
+        the redirect URL with `purse-redirection-data`. `ValueError` if the session is unknown,
+        not CREATED (e.g. EXPIRED) or the card input is unusable. `cvc` is accepted, unused."""
         session = self.state.session(session_id)
         if session is None:
             raise ValueError(f"no client session {session_id!r}")
-        if session["status"] != "CREATED":
-            raise ValueError(f"client session {session_id} is {session['status']}")
-        payment, url = self.state.submit_session(
+        _, url = submit_session(
+            self.state,
             session,
             card=card,
             holder=holder,
@@ -113,12 +128,15 @@ class Sandbox:
             gift_card=gift_card,
             gift_card_amount=gift_card_amount,
         )
-        self.payment_changed(payment)
         return url
 
     def settle_pending(self, payment_id: str, status: str = "AUTHORIZED") -> None:
-        """Resolve a PENDING authorization (the 4000000000000077 card) now."""
-        self.payment_changed(self.state.settle(payment_id, status))
+        """Resolve a PENDING authorization now as AUTHORIZED, REFUSED or ERROR (call it on the
+        sandbox's event loop). `ValueError` if the payment has nothing pending."""
+        timer = self._timers.pop(payment_id, None)
+        if timer is not None:
+            timer.cancel()
+        complete_authorization(self.state, settle(self.state, payment_id, status))
 
     def sign_redirection(
         self,
@@ -127,90 +145,110 @@ class Sandbox:
         kid: str | None = None,
         headers: dict[str, Any] | None = None,
     ) -> str:
+        """A JWS signed with the sandbox key (as `purse-redirection-data` is), for tests."""
         return sign_redirection(claims, kid=kid, headers=headers)
 
+    def jwks(self) -> dict[str, Any]:
+        """The body `GET /payment/v2/signing-jwks` answers."""
+        return jwks()
+
     def expire_all_tokens(self) -> None:
+        """Forget every issued token: the next API call with one answers 401."""
         self.state.expire_all_tokens()
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the sandbox clock forward (token and session expiry) without sleeping."""
+        self.state.clock.advance(seconds)
 
     def ledger(self, payment_id: str) -> list[LedgerEntry]:
         """Every operation applied to the payment, in order: proof nothing ran twice."""
         return list(self.state.ledger.get(payment_id, []))
 
     def payment(self, payment_id: str) -> dict[str, Any]:
-        """The payment JSON as the sandbox holds it."""
-        return self.state.payments[payment_id]
+        """A copy of the payment JSON as the sandbox holds it (`KeyError` if unknown)."""
+        return self.state.snapshot(self.state.payments[payment_id])
 
-    # -- internals -------------------------------------------------------------------
-    def payment_changed(self, payment: dict[str, Any]) -> None:
-        """Webhook (if the session asked for one) and the delayed PENDING settlement."""
-        if self.pending_delay is not None and payment["authorization"]["status"] == "PENDING":
-            loop = asyncio.get_running_loop()
-            self._timers.append(
-                loop.call_later(self.pending_delay, self.settle_pending, payment["id"])
-            )
-        session_id = self.state.session_of_payment.get(payment["id"])
-        session = self.state.sessions.get(session_id or "")
-        webhook = (session or {}).get("webhook")
-        if isinstance(webhook, dict) and isinstance(webhook.get("url"), str):
-            body = json.dumps(payment).encode()
-            task = asyncio.get_running_loop().create_task(self._deliver(webhook["url"], body))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _deliver(self, url: str, body: bytes) -> None:
-        headers = {"Content-Type": "application/json"}
-        if self.webhook_secret:
-            digest = hmac.new(self.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
-            headers["x-purse-signature"] = f"sha256={digest}"
-        record = WebhookDelivery(url=url, headers=headers, body=json.loads(body))
-        self.webhook_deliveries.append(record)
-        if self._http is None:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        try:
-            async with self._http.post(url, data=body, headers=headers) as resp:
-                record.status = resp.status
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            record.error = f"{type(exc).__name__}: {exc}"
+    def session(self, session_id: str) -> dict[str, Any]:
+        """A copy of the client session JSON as the API shows it (`KeyError` if unknown)."""
+        session = self.state.session(session_id)
+        if session is None:
+            raise KeyError(session_id)
+        return self.state.snapshot(self.state.session_view(session))
 
     async def wait_for_webhooks(self) -> None:
-        """Wait until every webhook scheduled so far was delivered (or failed)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait until every webhook scheduled so far was answered or failed."""
+        await self._webhooks.drain()
+
+    # -- internals -------------------------------------------------------------------
+    def _on_payment_change(self, payment: dict[str, Any]) -> None:
+        url = self.state.webhook_urls.get(payment["id"])
+        if url is not None:
+            self._webhooks.notify(url, payment)
+        pending = payment["authorization"]["status"] == "PENDING"
+        if pending and self.pending_delay is not None and payment["id"] not in self._timers:
+            loop = asyncio.get_running_loop()
+            self._timers[payment["id"]] = loop.call_later(
+                self.pending_delay, self._settle_later, payment["id"]
+            )
+
+    def _settle_later(self, payment_id: str) -> None:
+        self._timers.pop(payment_id, None)
+        payment = self.state.payments.get(payment_id)
+        if payment is not None and payment["authorization"]["status"] == "PENDING":
+            self.settle_pending(payment_id)
 
     @web.middleware
-    async def _count(
-        self,
-        request: web.Request,
-        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-    ) -> web.StreamResponse:
+    async def _count(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         self.state.stats.requests_by_path[f"{request.method} {request.path}"] += 1
         return await handler(request)
 
+    def _app(self) -> web.Application:
+        # Outermost first: counting sees every request, faults come before any handling (so an
+        # injected 503 needs no token), problems and auth wrap the routes.
+        app = web.Application(
+            middlewares=[self._count, self.faults.middleware, problem_middleware, auth_middleware]
+        )
+        app[STATE] = self.state
+        app.add_routes([token_route()])
+        for prefix in PREFIXES:
+            app.add_routes(session_routes(prefix))
+            app.add_routes(payment_routes(prefix))
+            app.add_routes(operation_routes(prefix))
+            app.add_routes([web.get(prefix + "/signing-jwks", _signing_jwks)])
+        app.add_routes(hosted_routes())
+        return app
+
     async def start(self) -> Sandbox:
-        app = web.Application(middlewares=[self._count, self.faults.middleware])
-        app.add_routes(build_routes(self))
-        app.add_routes(hosted_routes(self))
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        server = site._server
-        assert server is not None
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1]
-        self.base_url = f"http://{self.host}:{self.port}"
+        if self._runner is not None:
+            raise RuntimeError("this sandbox is already running")
+        # handler_cancellation: a client that gives up (timeout, Ctrl-C) cancels the handler,
+        # so an injected latency never applies an operation the client no longer waits for.
+        runner = web.AppRunner(
+            self._app(), access_log=None, handler_cancellation=True, shutdown_timeout=1.0
+        )
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self.port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+        self.state.base_url = f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+        logger.debug("Purse sandbox listening on %s", self.state.base_url)
         return self
 
-    async def close(self) -> None:
-        for timer in self._timers:
+    async def close(self, *, webhook_grace: float = 1.0) -> None:
+        """Stop serving; give in-flight webhook deliveries `webhook_grace` seconds to finish,
+        cancel the rest; release everything. Safe to call twice."""
+        for timer in self._timers.values():
             timer.cancel()
-        await self.wait_for_webhooks()
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
+        self._timers.clear()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self._webhooks.close(webhook_grace)
 
     async def __aenter__(self) -> Sandbox:
         return await self.start()

@@ -1,32 +1,53 @@
-"""The sandbox's in-memory world: tokens, client sessions, payments, idempotency keys, the ledger.
-
-Everything is plain JSON-ready dicts written to the wire contract, never the SDK's models.
-"""
+"""The sandbox's in-memory world: clock, ids, credentials, tokens, sessions, payments,
+idempotency keys, the ledger and the counters. Plain JSON-ready dicts, never the SDK's models."""
 
 from __future__ import annotations
 
+import copy
 import secrets
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 import attrs
+from aiohttp import web
 
-from . import _psp
-from ._keys import sign_redirection
-from ._operations import recompute
+__all__ = [
+    "STATE",
+    "Clock",
+    "Credentials",
+    "LedgerEntry",
+    "SandboxState",
+    "Stats",
+    "new_id",
+]
 
-__all__ = ["Credentials", "SandboxState", "Stats", "iso_now"]
+JSON = dict[str, Any]
 
 
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"
+def new_id() -> str:
+    return str(uuid.uuid4())
 
 
-def iso_now() -> str:
-    return iso(time.time())
+class Clock:
+    """Wall-clock seconds plus an offset, so tests can jump past expiries instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+    def iso(self, ts: float | None = None) -> str:
+        """ISO 8601 in UTC with milliseconds and `Z`, as the seed examples write dates."""
+        moment = datetime.fromtimestamp(self.now() if ts is None else ts, timezone.utc)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 @attrs.frozen
@@ -41,14 +62,17 @@ class Credentials:
 
 @attrs.define
 class Stats:
-    """Counters for tests and load scripts."""
+    """Counters for tests: token requests the token endpoint processed, and every request
+    received keyed `"METHOD /path"` (ids as sent, faulted requests included)."""
 
     token_requests: int = 0
     requests_by_path: Counter[str] = attrs.field(factory=Counter)
 
 
-@attrs.define
+@attrs.frozen
 class LedgerEntry:
+    """One operation applied to a payment: `kind` is "captures", "refunds" or "voids"."""
+
     kind: str
     id: str
     amount: int
@@ -56,173 +80,90 @@ class LedgerEntry:
 
 
 class SandboxState:
+    """Everything the handlers read and change; one per Sandbox, at `request.app[STATE]`."""
+
     def __init__(self, *, token_lifetime: float, session_ttl: float) -> None:
+        self.clock = Clock()
         self.credentials = Credentials(
             client_id=f"sandbox-client-{secrets.token_hex(4)}",
             client_secret=secrets.token_urlsafe(24),
             api_key=secrets.token_urlsafe(18),
-            entity_id=str(uuid.uuid4()),
+            entity_id=new_id(),
         )
         self.token_lifetime = token_lifetime
         self.session_ttl = session_ttl
+        self.base_url = ""
+        self.stats = Stats()
         self.tokens: dict[str, float] = {}
-        self.sessions: dict[str, dict[str, Any]] = {}
-        self.payments: dict[str, dict[str, Any]] = {}
+        self.sessions: dict[str, JSON] = {}
+        self.session_expiry: dict[str, float] = {}
+        self.payments: dict[str, JSON] = {}
+        # Per payment: where the advanced flow's 3-D Secure page sends the shopper back.
+        self.return_urls: dict[str, str] = {}
+        # Per payment: the `webhook.url` its session (or advanced-flow request) asked for.
+        self.webhook_urls: dict[str, str] = {}
+        # Per payment, per partner transaction: how much was captured / refunded / voided.
         self.books: dict[str, dict[str, dict[str, int]]] = {}
+        # (scope, key) -> id of what the first request created; scope is a payment id
+        # for operations and "payments" for payment creation.
         self.idempotency: dict[tuple[str, str], str] = {}
         self.ledger: dict[str, list[LedgerEntry]] = {}
-        self.session_of_payment: dict[str, str] = {}
-        self.stats = Stats()
+        # The Sandbox listens here (webhooks, delayed settlements); handlers only announce.
+        self.listeners: list[Callable[[JSON], None]] = []
 
     # -- tokens ------------------------------------------------------------------------
     def issue_token(self) -> str:
         token = "sbx_" + secrets.token_urlsafe(24)
-        self.tokens[token] = time.monotonic() + self.token_lifetime
+        self.tokens[token] = self.clock.now() + self.token_lifetime
         return token
 
     def token_valid(self, token: str) -> bool:
         expiry = self.tokens.get(token)
-        return expiry is not None and time.monotonic() < expiry
+        return expiry is not None and self.clock.now() < expiry
 
     def expire_all_tokens(self) -> None:
         self.tokens.clear()
 
     # -- sessions ----------------------------------------------------------------------
-    def create_session(self, body: dict[str, Any], base_url: str) -> dict[str, Any]:
-        session_id = str(uuid.uuid4())
-        now = time.time()
-        session = {
-            "id": session_id,
-            "status": "CREATED",
-            "created_at": iso(now),
-            "expires_at": iso(now + self.session_ttl),
-            "capture_mode": "MANUAL",
-            "integration_mode": "EMBEDDED",
-            "allow_future_usage": False,
-            **body,
-            "widget": {
-                "js_url": f"{base_url}/static/purse-checkout.js",
-                "data": secrets.token_urlsafe(48),
-            },
-            "links": {"hosted_page": f"{base_url}/hosted/sessions/{session_id}"},
-        }
-        session["_expires_ts"] = now + self.session_ttl
-        self.sessions[session_id] = session
-        return session
-
-    def session(self, session_id: str) -> dict[str, Any] | None:
+    def session(self, session_id: str) -> JSON | None:
+        """The session, turned EXPIRED on read once past `expires_at` (if still open)."""
         session = self.sessions.get(session_id)
-        expired = session is not None and time.time() >= session["_expires_ts"]
-        if session is not None and session["status"] == "CREATED" and expired:
+        if (
+            session is not None
+            and session["status"] == "CREATED"
+            and self.clock.now() >= self.session_expiry[session_id]
+        ):
             session["status"] = "EXPIRED"
         return session
 
-    @staticmethod
-    def public(obj: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in obj.items() if not k.startswith("_")}
+    def session_view(self, session: JSON) -> JSON:
+        """The session as the API shows it: once submitted, with the payment's authorization."""
+        view = dict(session)
+        payment = self.payments.get(session.get("payment_id") or "")
+        if payment is not None:
+            view["authorization"] = payment["authorization"]
+        return view
 
     # -- payments ----------------------------------------------------------------------
-    def new_payment(
-        self,
-        *,
-        source: dict[str, Any],
-        transactions: list[dict[str, Any]],
-        client_session_id: str | None,
-    ) -> dict[str, Any]:
-        now = iso_now()
-        amount = source["amount"]
-        payment: dict[str, Any] = {
-            "id": str(uuid.uuid4()),
-            "version": 1,
-            "entity_id": source.get("entity_id", self.credentials.entity_id),
-            "client_session_id": client_session_id,
-            "created_at": now,
-            "order_reference": (source.get("order") or {}).get("reference"),
-            "order": source.get("order"),
-            "customer": source.get("customer"),
-            "overview": {},
-            "amount": amount,
-            "currency": source["currency"],
-            "allow_future_usage": source.get("allow_future_usage", False),
-            "capture_mode": source.get("capture_mode", "MANUAL"),
-            "authorization": {
-                "updated_at": now,
-                "status": _psp.overall_status(transactions, amount),
-                "partner_transactions": transactions,
-            },
-            "captures": [],
-            "voids": [],
-            "refunds": [],
-            "split": [
-                {"partner": tx["partner"], "method": tx["method"], "amount": tx["amount"]}
-                for tx in transactions
-                if tx["status"] in ("AUTHORIZED", "PENDING")
-            ],
-            "amounts": {},
-        }
+    def add_payment(self, payment: JSON, source: JSON) -> None:
         self.payments[payment["id"]] = payment
+        webhook = source.get("webhook")
+        if isinstance(webhook, dict) and isinstance(webhook.get("url"), str):
+            self.webhook_urls[payment["id"]] = webhook["url"]
+        if isinstance(source.get("shopper_redirection_url"), str):
+            self.return_urls[payment["id"]] = source["shopper_redirection_url"]
         self.books[payment["id"]] = {}
         self.ledger[payment["id"]] = []
-        recompute(payment, self.books[payment["id"]])
-        return payment
 
-    def submit_session(
-        self,
-        session: dict[str, Any],
-        *,
-        card: str,
-        holder: str,
-        expiry: str,
-        gift_card: str | None,
-        gift_card_amount: int | None,
-    ) -> tuple[dict[str, Any], str]:
-        """The shopper pays: authorize through the PSPs; the payment and the redirect URL."""
-        transactions = _psp.authorize(
-            card=card,
-            holder=holder,
-            expiry=expiry,
-            amount=session["amount"],
-            now=iso_now(),
-            gift_card=gift_card,
-            gift_card_amount=gift_card_amount,
-        )
-        payment = self.new_payment(
-            source=session, transactions=transactions, client_session_id=session["id"]
-        )
-        session["status"] = "SUBMITTED"
-        session["payment_id"] = payment["id"]
-        session["authorization"] = payment["authorization"]
-        self.session_of_payment[payment["id"]] = session["id"]
-        claims = {
-            "client_session_id": session["id"],
-            "payment_id": payment["id"],
-            "authorization_status": payment["authorization"]["status"],
-            "client_session_status": "SUBMITTED",
-        }
-        return payment, redirect_url(session["shopper_redirection_url"], sign_redirection(claims))
+    def changed(self, payment: JSON) -> None:
+        """Announce that `payment` changed (after its `version` was bumped)."""
+        for listener in list(self.listeners):
+            listener(payment)
 
-    def abort_by_customer(self, session: dict[str, Any]) -> str:
-        session["status"] = "ABORTED_BY_CUSTOMER"
-        claims = {"client_session_id": session["id"], "client_session_status": session["status"]}
-        return redirect_url(session["shopper_redirection_url"], sign_redirection(claims))
-
-    def settle(self, payment_id: str, status: str = "AUTHORIZED") -> dict[str, Any]:
-        payment = self.payments[payment_id]
-        auth = payment["authorization"]
-        for tx in auth["partner_transactions"]:
-            if tx["status"] == "PENDING":
-                tx["status"] = status
-                tx["partner_status"] = "PENDING_CAPTURE" if status == "AUTHORIZED" else "05"
-                tx["updated_at"] = iso_now()
-                if status != "AUTHORIZED":
-                    tx["remaining_amount"] = 0
-        auth["status"] = _psp.overall_status(auth["partner_transactions"], payment["amount"])
-        auth["updated_at"] = iso_now()
-        payment["version"] += 1
-        recompute(payment, self.books[payment_id])
-        return payment
+    @staticmethod
+    def snapshot(obj: JSON) -> JSON:
+        """A deep copy, so what tests inspect can't alter the sandbox (and vice versa)."""
+        return copy.deepcopy(obj)
 
 
-def redirect_url(base: str, token: str) -> str:
-    separator = "&" if "?" in base else "?"
-    return f"{base}{separator}purse-redirection-data={token}"
+STATE = web.AppKey("purse_sandbox_state", SandboxState)
