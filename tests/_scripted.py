@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import attrs
@@ -74,6 +75,20 @@ def stall(seconds: float) -> Handler:
     return handler
 
 
+@asynccontextmanager
+async def serve(app: web.Application, **runner_options: Any) -> AsyncIterator[str]:
+    """Serve `app` on 127.0.0.1 (a free port) for the block; yields its base URL."""
+    runner = web.AppRunner(app, access_log=None, **runner_options)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
 class ScriptedServer:
     """Answers `POST /oauth/token` with fresh tokens (unless scripted) and every other path from
     its script queue, falling back to `default` (404)."""
@@ -86,7 +101,7 @@ class ScriptedServer:
         self.token_lifetime = 3600
         self.token_count = 0
         self.token_gate: asyncio.Event | None = None
-        self._runner: web.AppRunner | None = None
+        self._serving: AbstractAsyncContextManager[str] | None = None
         self.base_url = ""
 
     def add(self, path: str, *handlers: Handler) -> None:
@@ -124,16 +139,10 @@ class ScriptedServer:
     async def __aenter__(self) -> ScriptedServer:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._serving = serve(app, handler_cancellation=True)
+        self.base_url = await self._serving.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._runner is not None
-        await self._runner.cleanup()
+        assert self._serving is not None
+        await self._serving.__aexit__(None, None, None)

@@ -10,6 +10,7 @@ from aiohttp import web
 
 import purse_async as pa
 from purse_async.testing import Sandbox
+from tests._scripted import serve
 
 SECRET = "whsec-test"
 
@@ -24,13 +25,8 @@ async def receiver() -> AsyncIterator[tuple[str, list[tuple[bytes, dict[str, str
 
     app = web.Application()
     app.router.add_post("/purse-webhook", hook)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}/purse-webhook", received
-    await runner.cleanup()
+    async with serve(app) as base:
+        yield f"{base}/purse-webhook", received
 
 
 async def test_webhooks_follow_the_amounts_and_verify(

@@ -8,9 +8,9 @@ from types import ModuleType
 from urllib.parse import urlsplit
 
 import aiohttp
-from aiohttp import web
 
 from purse_async.testing import MagicCards, Sandbox
+from tests._scripted import serve
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "aiohttp_shop.py"
 
@@ -25,29 +25,23 @@ def load_example() -> ModuleType:
 
 async def test_async_example_shop(purse_sandbox: Sandbox) -> None:
     shop = load_example()
-    runner = web.AppRunner(shop.make_app(purse_sandbox.client_kwargs()), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as http:
-            async with http.post(
-                f"{base}/checkout/", json={"amount": 12000, "order_reference": "AIO-1"}
-            ) as resp:
-                assert resp.status == 201
-                session_id = (await resp.json())["client_session_id"]
-            redirect = await purse_sandbox.checkout(session_id, card=MagicCards.AUTHORIZED)
-            query = urlsplit(redirect).query
-            async with http.get(f"{base}/payment/return/?{query}") as resp:
-                body = await resp.json()
-                assert body["status"] == "AUTHORIZED"
-            async with http.get(f"{base}/payment/return/?{query[:-6]}AAAAAA") as resp:
-                assert resp.status == 400
-            async with http.post(
-                f"{base}/payments/{body['payment_id']}/capture/", json={"amount": 5000}
-            ) as resp:
-                assert resp.status == 201
-    finally:
-        await runner.cleanup()
+    async with (
+        serve(shop.make_app(purse_sandbox.client_kwargs())) as base,
+        aiohttp.ClientSession() as http,
+    ):
+        async with http.post(
+            f"{base}/checkout/", json={"amount": 12000, "order_reference": "AIO-1"}
+        ) as resp:
+            assert resp.status == 201
+            session_id = (await resp.json())["client_session_id"]
+        redirect = await purse_sandbox.checkout(session_id, card=MagicCards.AUTHORIZED)
+        query = urlsplit(redirect).query
+        async with http.get(f"{base}/payment/return/?{query}") as resp:
+            body = await resp.json()
+            assert body["status"] == "AUTHORIZED"
+        async with http.get(f"{base}/payment/return/?{query[:-6]}AAAAAA") as resp:
+            assert resp.status == 400
+        async with http.post(
+            f"{base}/payments/{body['payment_id']}/capture/", json={"amount": 5000}
+        ) as resp:
+            assert resp.status == 201

@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 
 from purse_async.testing import Sandbox
+from tests._scripted import serve
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
@@ -42,13 +43,8 @@ async def shop() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/back", back)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}/back"
-    await runner.cleanup()
+    async with serve(app) as base:
+        yield f"{base}/back"
 
 
 async def test_shopper_pays_on_the_hosted_page_in_a_real_browser(shop: str) -> None:

@@ -67,7 +67,9 @@ def check_currency(value: object) -> str:
     return value
 
 
-def check_idempotency_key(value: object) -> str:
+def check_idempotency_key(value: object) -> str | None:
+    if value is None:
+        return None
     if not isinstance(value, str) or not value.strip() or len(value) > 255:
         raise ValidationError(
             f"idempotency_key must be a non-empty string of at most 255 characters, got {value!r}",
@@ -75,6 +77,11 @@ def check_idempotency_key(value: object) -> str:
             value=value,
         )
     return value
+
+
+def key_or_new(value: object) -> str:
+    """The caller's idempotency key, or a new one: chosen once, before the first attempt."""
+    return check_idempotency_key(value) or new_idempotency_key()
 
 
 def check_object(field: str, value: object) -> Any:

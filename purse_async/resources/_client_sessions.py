@@ -100,9 +100,7 @@ class AsyncClientSessions(AsyncAPIResource):
             "POST",
             f"{API_PREFIX}/client-sessions",
             body=body,
-            idempotency_key=None
-            if idempotency_key is None
-            else check_idempotency_key(idempotency_key),
+            idempotency_key=check_idempotency_key(idempotency_key),
             timeout=timeout,
             max_retries=max_retries,
             extra_headers=extra_headers,
@@ -122,7 +120,7 @@ class AsyncClientSessions(AsyncAPIResource):
         result = await self._requester.request(
             "GET",
             f"{API_PREFIX}/client-sessions/{check_id('client_session_id', client_session_id)}",
-            idempotency_key=idempotency_key,
+            idempotency_key=check_idempotency_key(idempotency_key),
             timeout=timeout,
             max_retries=max_retries,
             extra_headers=extra_headers,
@@ -147,9 +145,7 @@ class AsyncClientSessions(AsyncAPIResource):
             "POST",
             f"{path}/abort",
             body={},
-            idempotency_key=None
-            if idempotency_key is None
-            else check_idempotency_key(idempotency_key),
+            idempotency_key=check_idempotency_key(idempotency_key),
             timeout=timeout,
             max_retries=max_retries,
             extra_headers=extra_headers,

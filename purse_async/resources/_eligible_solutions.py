@@ -16,9 +16,8 @@ from ._base import (
     build_body,
     check_amount,
     check_currency,
-    check_idempotency_key,
     check_object,
-    new_idempotency_key,
+    key_or_new,
 )
 
 __all__ = ["AsyncEligibleSolutions"]
@@ -63,9 +62,7 @@ class AsyncEligibleSolutions(AsyncAPIResource):
             f"{API_PREFIX}/eligible-solutions",
             body=body,
             # A read-only query: a generated key makes it safe to retry.
-            idempotency_key=new_idempotency_key()
-            if idempotency_key is None
-            else check_idempotency_key(idempotency_key),
+            idempotency_key=key_or_new(idempotency_key),
             timeout=timeout,
             max_retries=max_retries,
             extra_headers=extra_headers,

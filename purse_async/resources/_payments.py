@@ -25,7 +25,7 @@ from ._base import (
     check_idempotency_key,
     check_list,
     check_object,
-    new_idempotency_key,
+    key_or_new,
 )
 
 __all__ = ["AsyncPayments"]
@@ -60,11 +60,7 @@ class AsyncPayments(AsyncAPIResource):
         Always sent with an idempotency key (yours or a generated one), reused by every retry.
         """
         check_amount("amount", amount, allow_zero=bool(allow_future_usage))
-        key = (
-            new_idempotency_key()
-            if idempotency_key is None
-            else check_idempotency_key(idempotency_key)
-        )
+        key = key_or_new(idempotency_key)
         body = build_body(
             {
                 "entity_id": self._entity_id(entity_id),
@@ -114,7 +110,7 @@ class AsyncPayments(AsyncAPIResource):
         result = await self._requester.request(
             "GET",
             f"{API_PREFIX}/payments/{check_id('payment_id', payment_id)}",
-            idempotency_key=idempotency_key,
+            idempotency_key=check_idempotency_key(idempotency_key),
             timeout=timeout,
             max_retries=max_retries,
             extra_headers=extra_headers,
@@ -218,7 +214,7 @@ class AsyncPayments(AsyncAPIResource):
             check_amount("amount", amount, allow_zero=False)
         caller_key = idempotency_key is not None
         # Chosen once, before the first attempt: every retry must present the same key.
-        key = check_idempotency_key(idempotency_key) if caller_key else new_idempotency_key()
+        key = key_or_new(idempotency_key)
         body = build_body(
             {
                 "amount": amount,

@@ -15,7 +15,7 @@ from .._logging import logger
 from .._requester import Requester
 from ..models.jwks import JsonWebKeySet
 from ..models.redirection import RedirectionResult
-from ._base import API_PREFIX, AsyncAPIResource
+from ._base import API_PREFIX, AsyncAPIResource, check_idempotency_key
 
 __all__ = ["AsyncRedirections", "AsyncSigningKeys"]
 
@@ -38,7 +38,7 @@ class AsyncSigningKeys(AsyncAPIResource):
         result = await self._requester.request(
             "GET",
             f"{API_PREFIX}/signing-jwks",
-            idempotency_key=idempotency_key,
+            idempotency_key=check_idempotency_key(idempotency_key),
             timeout=timeout,
             max_retries=max_retries,
             extra_headers=extra_headers,
@@ -123,7 +123,7 @@ class AsyncRedirections(AsyncAPIResource):
             result = await self._requester.request(
                 "GET",
                 f"{API_PREFIX}/signing-jwks",
-                idempotency_key=idempotency_key,
+                idempotency_key=check_idempotency_key(idempotency_key),
                 timeout=timeout,
                 max_retries=max_retries,
                 extra_headers=extra_headers,
