@@ -142,7 +142,10 @@ class Requester:
                         url=url,
                         idempotency_key=idempotency_key,
                     )
-                attempt_timeout = min(attempt_timeout, remaining)
+                if remaining < attempt_timeout:
+                    # Only a deadline closer than the per-attempt timeout shortens it (keeping the
+                    # common value constant lets the transport reuse its timeout object).
+                    attempt_timeout = remaining
             sent_at = self._clock()
             error: PurseError
             retry_after: float | None = None
