@@ -182,12 +182,25 @@ def _field_lines(field: attrs.Attribute[Any], ns: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _has_hooks(cls: type[Any]) -> bool:
+    return hasattr(cls, "__attrs_post_init__") or any(
+        f.validator is not None or f.converter is not None for f in attrs.fields(cls)
+    )
+
+
+def _slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
+    descriptor = next(k.__dict__[name] for k in cls.__mro__ if name in k.__dict__)
+    setter: Callable[[Any, Any], None] = descriptor.__set__
+    return setter
+
+
 def _generate(cls: type[Any]) -> Callable[[Any], Any]:
     attrs.resolve_types(cls)
     fields = [f for f in attrs.fields(cls) if f.name not in SDK_ONLY_FIELDS]
     ns: dict[str, Any] = {"_bad": _bad, "_cls": cls, "_Mismatch": Mismatch}
     ns["_known"] = frozenset(f.name for f in fields)
-    has_extra = "extra" in attrs.fields_dict(cls)
+    if not getattr(cls, "__slots__", None) or (attrs.has(cls) and _has_hooks(cls)):
+        raise TypeError(f"{cls.__name__}: the fast decoder needs a slotted model without hooks")
     lines = [
         "def decode(o):",
         "    if type(o) is not dict: _bad()",
@@ -195,13 +208,20 @@ def _generate(cls: type[Any]) -> Callable[[Any], Any]:
     ]
     for field in fields:
         lines.extend(_field_lines(field, ns))
-    args = ", ".join(f"{f.name}=a_{f.name}" for f in fields)
-    lines.append(f"    inst = _cls({args})")
-    if has_extra:
-        lines.append("    if not _known.issuperset(o):")
-        lines.append(
-            "        object.__setattr__(inst, 'extra', {k: o[k] for k in o.keys() - _known})"
-        )
+    # Frozen attrs classes pay a keyword argument and a guarded setattr per field in __init__;
+    # the models have no validators or post-init hooks, so the decoder fills the slots itself.
+    ns["_new"] = object.__new__
+    lines.append("    inst = _new(_cls)")
+    for f in attrs.fields(cls):
+        ns[f"_set_{f.name}"] = _slot_setter(cls, f.name)
+        if f.name == "extra":
+            value = "{k: o[k] for k in o.keys() - _known} if not _known.issuperset(o) else {}"
+        elif f.name in SDK_ONLY_FIELDS:
+            ns[f"_d_{f.name}"] = f.default
+            value = f"_d_{f.name}"
+        else:
+            value = f"a_{f.name}"
+        lines.append(f"    _set_{f.name}(inst, {value})")
     lines.append("    return inst")
     source = "\n".join(lines)
     code = compile(source, f"<purse decoder {cls.__qualname__}>", "exec")
