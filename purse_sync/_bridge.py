@@ -73,7 +73,7 @@ class _Call:
     def __init__(self) -> None:
         self.done = threading.Lock()
         self.done.acquire()
-        self.task: asyncio.Task[Any] | None = None
+        self.task: asyncio.Future[Any] | None = None
         self.result: Any = None
         self.error: BaseException | None = None
 
@@ -85,6 +85,9 @@ class Bridge:
         self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
+        self._inbox: list[tuple[_Call, Callable[[], Awaitable[Any]]]] = []
+        self._inbox_lock = threading.Lock()
+        self._wakeup_pending = False
         self.thread = threading.Thread(target=self._serve, name="purse-sync-loop", daemon=True)
         self.thread.start()
         self._ready.wait()
@@ -95,12 +98,16 @@ class Bridge:
         self.loop.call_soon(self._ready.set)
         self.loop.run_forever()
 
-    def _start(self, call: _Call, factory: Callable[[], Awaitable[Any]]) -> None:
-        async def run() -> Any:
-            return await factory()
+    def _drain(self) -> None:
+        with self._inbox_lock:
+            batch, self._inbox = self._inbox, []
+            self._wakeup_pending = False
+        for call, factory in batch:
+            self._start(call, factory)
 
+    def _start(self, call: _Call, factory: Callable[[], Awaitable[Any]]) -> None:
         try:
-            task = self.loop.create_task(run())
+            task = asyncio.ensure_future(factory(), loop=self.loop)
         except BaseException as exc:  # handed to the waiting thread
             call.error = exc
             call.done.release()
@@ -109,7 +116,7 @@ class Bridge:
         task.add_done_callback(lambda t: self._finish(call, t))
 
     @staticmethod
-    def _finish(call: _Call, task: asyncio.Task[Any]) -> None:
+    def _finish(call: _Call, task: asyncio.Future[Any]) -> None:
         if task.cancelled():
             call.error = APITimeoutError("the call was cancelled")
         else:
@@ -127,7 +134,13 @@ class Bridge:
             )
         self._warn_if_in_loop()
         call = _Call()
-        self.loop.call_soon_threadsafe(self._start, call, factory)
+        with self._inbox_lock:
+            self._inbox.append((call, factory))
+            wake = not self._wakeup_pending
+            self._wakeup_pending = True
+        if wake:
+            # One wake-up of the loop (a pipe write) serves every call queued until it runs.
+            self.loop.call_soon_threadsafe(self._drain)
         try:
             if not self._wait(call, None if timeout is None else timeout + TIMEOUT_GRACE):
                 self._cancel(call)
