@@ -6,19 +6,15 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
 import attrs
 
 from ._config import Settings
-from ._errors import APIConnectionError, AuthenticationError, PurseError, make_status_error
-from ._logging import logger
-from ._retry import backoff_delay, is_retryable_status, parse_retry_after
-from ._transport import Transport
+from ._errors import PurseError
 
 __all__ = ["AccessToken", "MemoryTokenStore", "TokenManager", "TokenStore", "is_token_fresh"]
 
@@ -83,13 +79,12 @@ class TokenManager:
     def __init__(
         self,
         settings: Settings,
-        transport: Transport,
         *,
         store: TokenStore | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
-        self._transport = transport
+        self._fetch_token: Callable[[], Awaitable[bytes]] | None = None
         self._store = store
         self._clock = clock
         self._token: AccessToken | None = None
@@ -97,8 +92,12 @@ class TokenManager:
         self._stale_in_store: str | None = None
         self._lock: asyncio.Lock | None = None
         self._store_key = f"{settings.token_url}|{settings.client_id}"
-        #: How many token requests this client sent (for tests and the token-storm benchmark).
+        #: How many tokens this client fetched (for tests and the token-storm benchmark).
         self.requests_made = 0
+
+    def bind(self, fetch_token: Callable[[], Awaitable[bytes]]) -> None:
+        """Where tokens come from: the requester's token call (it owns the retry loop)."""
+        self._fetch_token = fetch_token
 
     async def get_token(self) -> AccessToken:
         token = self._token
@@ -149,57 +148,10 @@ class TokenManager:
         return token
 
     async def _fetch(self) -> AccessToken:
-        settings = self._settings
-        policy = settings.retry
-        url = settings.token_url
-        basic = base64.b64encode(f"{settings.client_id}:{settings.client_secret}".encode())
-        headers = {
-            "x-api-key": settings.api_key,
-            "Accept": "application/json",
-            "Authorization": "Basic " + basic.decode("ascii"),
-        }
-        retries = 0
-        while True:
-            self.requests_made += 1
-            started = self._clock()
-            try:
-                resp = await self._transport.send(
-                    "POST",
-                    url,
-                    headers=headers,
-                    data={"grant_type": "client_credentials"},
-                    timeout=settings.timeout,
-                )
-            except APIConnectionError:
-                # A token request changes nothing server-side, so it is always safe to repeat.
-                if retries >= policy.max_retries:
-                    raise
-                await asyncio.sleep(backoff_delay(retries, policy))
-                retries += 1
-                continue
-            logger.debug(
-                "POST %s -> %s in %.1f ms (token request)",
-                url,
-                resp.status,
-                (self._clock() - started) * 1000,
-            )
-            if resp.status < 300:
-                return self._parse(resp.body, url)
-            if is_retryable_status(resp.status) and retries < policy.max_retries:
-                wait = parse_retry_after(resp.headers, now=time.time(), cap=policy.max_retry_after)
-                await asyncio.sleep(backoff_delay(retries, policy, retry_after=wait))
-                retries += 1
-                continue
-            err = make_status_error(status=resp.status, body=resp.body, method="POST", url=url)
-            if isinstance(err, AuthenticationError) or resp.status < 500:
-                raise AuthenticationError(
-                    f"token request refused: {err}",
-                    status=err.status,
-                    problem=err.problem,
-                    method="POST",
-                    url=url,
-                )
-            raise err
+        if self._fetch_token is None:
+            raise RuntimeError("TokenManager.bind() was not called")
+        self.requests_made += 1
+        return self._parse(await self._fetch_token(), self._settings.token_url)
 
     def _parse(self, body: bytes, url: str) -> AccessToken:
         try:

@@ -82,8 +82,9 @@ class AsyncPurse:
             max_connections=self._settings.max_connections,
             user_agent=f"purse-python/{__version__}",
         )
-        self._tokens = TokenManager(self._settings, self._transport, store=token_store)
+        self._tokens = TokenManager(self._settings, store=token_store)
         requester = Requester(self._settings, self._transport, self._tokens)
+        self._tokens.bind(requester.fetch_token)
         self._requester = requester
         settings = self._settings
         self.client_sessions = AsyncClientSessions(requester, settings)
@@ -107,7 +108,7 @@ class AsyncPurse:
 
     @property
     def token_requests(self) -> int:
-        """How many OAuth2 token requests this client has sent."""
+        """How many OAuth2 tokens this client has fetched (retries of one fetch count once)."""
         return self._tokens.requests_made
 
     async def authenticate(self, *, timeout: float | None = None) -> None:

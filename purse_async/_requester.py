@@ -6,6 +6,7 @@ Every decision is delegated to pure functions (`_retry`, `_auth.is_token_fresh`,
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -28,7 +29,7 @@ from ._errors import (
 )
 from ._logging import logger
 from ._retry import backoff_delay, fits_deadline, parse_retry_after, should_retry
-from ._transport import Transport
+from ._transport import HTTPResponse, Transport
 
 __all__ = ["APIResult", "Requester"]
 
@@ -107,14 +108,6 @@ class Requester:
         `deadline` does, and each attempt is also bounded by the client's `timeout`.
         """
         _check_options(timeout, max_retries, extra_headers)
-        settings = self._settings
-        policy = settings.retry
-        url = settings.base_url + path
-        limit = policy.max_retries if max_retries is None else max_retries
-        budget = timeout if timeout is not None else policy.deadline
-        started = self._clock()
-        deadline_at = None if budget is None else started + budget
-
         headers = dict(self._base_headers)
         data: bytes | None = None
         if body is not None:
@@ -124,20 +117,100 @@ class Requester:
             headers["x-idempotency-key"] = idempotency_key
         if extra_headers:
             headers.update(extra_headers)
+        url = self._settings.base_url + path
+        resp, attempts = await self._exchange(
+            method,
+            url,
+            path,
+            headers=headers,
+            data=data,
+            idempotency_key=idempotency_key,
+            repeatable=idempotency_key is not None,
+            authenticated=True,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return APIResult(
+            data=self._decode(resp.body, method, url),
+            status=resp.status,
+            attempts=attempts,
+            idempotency_key=idempotency_key,
+            request_id=_request_id(resp.headers),
+        )
 
+    async def fetch_token(self) -> bytes:
+        """POST the client-credentials grant to the token URL; the raw 2xx body.
+
+        Retried like any call (a token request changes nothing server-side); a refusal is an
+        `AuthenticationError` carrying the OAuth2 error text, never the secret.
+        """
+        settings = self._settings
+        basic = base64.b64encode(f"{settings.client_id}:{settings.client_secret}".encode())
+        headers = {
+            "x-api-key": settings.api_key,
+            "Accept": "application/json",
+            "Authorization": "Basic " + basic.decode("ascii"),
+        }
+        url = settings.token_url
+        try:
+            resp, _ = await self._exchange(
+                "POST",
+                url,
+                url,
+                headers=headers,
+                data={"grant_type": "client_credentials"},
+                idempotency_key=None,
+                repeatable=True,
+                authenticated=False,
+            )
+        except APIStatusError as err:
+            if err.status >= 500 and not isinstance(err, AuthenticationError):
+                raise
+            raise AuthenticationError(
+                f"token request refused: {err}",
+                status=err.status,
+                problem=err.problem,
+                method="POST",
+                url=url,
+                request_id=err.request_id,
+            ) from None
+        return resp.body
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        shown: str,
+        *,
+        headers: dict[str, str],
+        data: bytes | Mapping[str, str] | None,
+        idempotency_key: str | None,
+        repeatable: bool,
+        authenticated: bool,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> tuple[HTTPResponse, int]:
+        """The attempt loop shared by API calls and token requests: the 2xx answer and how
+        many attempts it took; the last error once the retry policy says stop."""
+        policy = self._settings.retry
+        limit = policy.max_retries if max_retries is None else max_retries
+        budget = timeout if timeout is not None else policy.deadline
+        deadline_at = None if budget is None else self._clock() + budget
         retries = 0
         attempts = 0
         refreshed_after_401 = False
         while True:
             attempts += 1
-            token = await self._tokens.get_token()
-            headers["Authorization"] = f"{token.token_type} {token.value}"
-            attempt_timeout = settings.timeout
+            token = None
+            if authenticated:
+                token = await self._tokens.get_token()
+                headers["Authorization"] = f"{token.token_type} {token.value}"
+            attempt_timeout = self._settings.timeout
             if deadline_at is not None:
                 remaining = deadline_at - self._clock()
                 if remaining <= 0:
                     raise APITimeoutError(
-                        f"{method} {path}: deadline of {budget:.3g}s exhausted",
+                        f"{method} {shown}: deadline of {budget:.3g}s exhausted",
                         method=method,
                         url=url,
                         idempotency_key=idempotency_key,
@@ -161,27 +234,21 @@ class Requester:
             except APIConnectionError as exc:
                 error = exc
                 if logger.isEnabledFor(10):
-                    logger.debug("%s %s failed (attempt %d): %s", method, path, attempts, exc)
+                    logger.debug("%s %s failed (attempt %d): %s", method, shown, attempts, exc)
             else:
                 status = resp.status
                 if logger.isEnabledFor(10):
                     logger.debug(
                         "%s %s -> %d in %.1f ms (attempt %d%s)",
                         method,
-                        path,
+                        shown,
                         status,
                         (self._clock() - sent_at) * 1000,
                         attempts,
                         f", idempotency key {idempotency_key}" if idempotency_key else "",
                     )
                 if 200 <= status < 300:
-                    return APIResult(
-                        data=self._decode(resp.body, method, url),
-                        status=status,
-                        attempts=attempts,
-                        idempotency_key=idempotency_key,
-                        request_id=_request_id(resp.headers),
-                    )
+                    return resp, attempts
                 retry_after = parse_retry_after(
                     resp.headers, now=time.time(), cap=policy.max_retry_after
                 )
@@ -194,18 +261,17 @@ class Requester:
                     idempotency_key=idempotency_key,
                     retry_after=retry_after,
                 )
-                if status == 401:
+                if status == 401 and token is not None:
                     # The token may have been revoked or expired early: drop it, fetch a new one
                     # and try once more. This retry is free: the request was never processed.
                     self._tokens.invalidate(token)
                     if not refreshed_after_401:
                         refreshed_after_401 = True
                         continue
-                    assert isinstance(error, AuthenticationError)
             if not should_retry(
                 error,
                 method=method,
-                has_idempotency_key=idempotency_key is not None,
+                has_idempotency_key=repeatable,
                 retries_done=retries,
                 max_retries=limit,
             ):
@@ -216,7 +282,7 @@ class Requester:
             logger.info(
                 "retrying %s %s in %.2fs (retry %d of %d) after: %s",
                 method,
-                path,
+                shown,
                 delay,
                 retries + 1,
                 limit,

@@ -94,7 +94,7 @@ class Purse(SyncClient):
 
     @property
     def token_requests(self) -> int:
-        """How many OAuth2 token requests this client has sent."""
+        """How many OAuth2 tokens this client has fetched (retries of one fetch count once)."""
         return self._current().token_requests
 
     def authenticate(self, *, timeout: float | None = None) -> None:
