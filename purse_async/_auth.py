@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from ._config import Settings
-from ._errors import PurseError
+from ._errors import DecodeError
 
 __all__ = ["AccessToken", "MemoryTokenStore", "TokenManager", "TokenStore", "is_token_fresh"]
 
@@ -160,14 +160,19 @@ class TokenManager:
             expires_in = data.get("expires_in", 3600)
             token_type = data.get("token_type", "Bearer")
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise PurseError(
-                f"the token endpoint {url} answered without a readable access_token"
+            raise DecodeError(
+                f"the token endpoint {url} answered without a readable access_token",
+                path="$.access_token",
             ) from None
         if not isinstance(value, str) or not value:
-            raise PurseError(f"the token endpoint {url} answered an empty access_token")
+            raise DecodeError(
+                f"the token endpoint {url} answered an empty access_token", path="$.access_token"
+            )
         if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)):
-            raise PurseError(
-                f"the token endpoint {url} answered a non-numeric expires_in: {expires_in!r}"
+            # The value is not echoed: what the endpoint sent stays out of logs and errors.
+            raise DecodeError(
+                f"the token endpoint {url} answered a non-numeric expires_in",
+                path="$.expires_in",
             )
         lifetime = max(float(expires_in), 0.0)
         return AccessToken(

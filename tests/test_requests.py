@@ -358,3 +358,22 @@ async def test_typed_problem_details_on_errors(
     )
     assert err.method == "POST" and err.url.endswith(CAPTURES)
     assert err.errors[0].pointer == "/amount"
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        (b"not json", "$.access_token"),
+        (b'{"token_type": "Bearer"}', "$.access_token"),
+        (b'{"access_token": ""}', "$.access_token"),
+        (b'{"access_token": "t", "expires_in": "soon"}', "$.expires_in"),
+    ],
+)
+async def test_unreadable_token_answer_is_a_decode_error(
+    server: ScriptedServer, purse: pa.AsyncPurse, body: bytes, path: str
+) -> None:
+    server.add("/oauth/token", reply(200, body))
+    with pytest.raises(pa.DecodeError) as info:
+        await purse.payments.retrieve("pay-1")
+    assert info.value.path == path
+    assert server.of(PAYMENT) == []
