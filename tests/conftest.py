@@ -10,6 +10,9 @@ import pytest
 
 from purse_async.testing import ThreadedSandbox
 
+# The aioresponses compatibility fixture (`mocked`), until aioresponses supports aiohttp 3.14.
+pytest_plugins = ["tests._aioresponses_compat"]
+
 ORDER: dict[str, Any] = {"reference": "ORDER-1", "net_amount": 12000, "tax_amount": 2000}
 
 
