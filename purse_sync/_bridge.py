@@ -190,7 +190,7 @@ class Bridge:
             "a blocking purse_sync call was made from a running event loop: it blocks that "
             "loop until the call returns; use purse_async.AsyncPurse and await it instead",
             BlockingCallWarning,
-            stacklevel=4,
+            stacklevel=5,  # the caller of the generated method
         )
 
     def stop(self) -> None:

@@ -197,6 +197,7 @@ async def test_inside_a_running_loop_it_works_and_warns_once(
             purse.signing_keys.retrieve()
         assert keys.keys
         assert len(record) == 1
+        assert record[0].filename == __file__  # points at the caller's line
 
 
 def test_calling_from_the_bridge_thread_raises_instead_of_deadlocking(
