@@ -19,10 +19,10 @@ HERE = Path(__file__).resolve().parent
 
 
 @contextmanager
-def lean_server() -> Iterator[str]:
+def lean_server(payload: str = "seed") -> Iterator[str]:
     """Start `_lean_server.py` in its own process; yields its base URL."""
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "_lean_server.py")],
+        [sys.executable, str(HERE / "_lean_server.py"), payload],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -10,8 +10,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-SEED = Path(__file__).resolve().parent.parent / "tests" / "data" / "seed_get_payment.json"
-BODY = json.dumps(json.loads(SEED.read_text())).encode()
+PAYLOADS = {
+    # The guide's GetPayment Response as printed (its elided `[...]` parts left empty).
+    "seed": Path(__file__).resolve().parent / "data" / "seed_get_payment.json",
+    # The same with order, shipments and customer filled in (the decoding test's fixture).
+    "full": Path(__file__).resolve().parent.parent / "tests" / "data" / "seed_get_payment.json",
+}
+PAYLOAD = PAYLOADS[sys.argv[1] if len(sys.argv) > 1 else "seed"]
+BODY_BYTES = json.dumps(json.loads(PAYLOAD.read_text())).encode()
 TOKEN = json.dumps(
     {"access_token": "bench-token", "token_type": "Bearer", "expires_in": 3600}
 ).encode()
@@ -23,7 +29,7 @@ async def token(request: web.Request) -> web.Response:
 
 
 async def payment(request: web.Request) -> web.Response:
-    return web.Response(body=BODY, content_type="application/json")
+    return web.Response(body=BODY_BYTES, content_type="application/json")
 
 
 async def main() -> None:

@@ -105,7 +105,7 @@ def requests_session(base: str, n: int, threads: int) -> Callable[[], int]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     n = args.requests
     results: dict[str, list[dict[str, float]]] = {}
-    with lean_server() as base:
+    with lean_server(args.payload) as base:
         purse = purse_sync.Purse(**CREDS, base_url=base)
         purse.authenticate()
         variants: dict[str, Callable[[], int]] = {}
@@ -137,7 +137,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "sync/requests rps t=8": ratio("purse_sync t=8", "requests t=8", "rps"),
         "sync/requests rps t=32": ratio("purse_sync t=32", "requests t=32", "rps"),
     }
-    return {"requests": n, "rounds": args.rounds, "median": med, "ratios": ratios}
+    return {
+        "requests": n,
+        "rounds": args.rounds,
+        "payload": args.payload,
+        "median": med,
+        "ratios": ratios,
+    }
 
 
 TARGETS = {
@@ -163,7 +169,7 @@ def report(data: dict[str, Any]) -> str:
         )
         rows.append([name, value, f"{op} {bound}" if bound else "", ok])
     out = [
-        "ratios (medians of rounds, same run, same server)",
+        f"ratios (medians of rounds, same run, same server, payload {data['payload']!r})",
         table(rows, ["ratio", "value", "target", ""]),
         "",
     ]
@@ -181,6 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a smoke run: 200 requests, 1 round")
     parser.add_argument("--no-requests", action="store_true", help="skip requests.Session")
+    parser.add_argument(
+        "--payload",
+        choices=["seed", "full"],
+        default="seed",
+        help="the guide's GetPayment as printed (default), or with order/customer filled in",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
     if args.quick:
