@@ -99,12 +99,18 @@ class TokenManager:
         """Where tokens come from: the requester's token call (it owns the retry loop)."""
         self._fetch_token = fetch_token
 
-    async def get_token(self) -> AccessToken:
+    def fresh_token(self) -> AccessToken | None:
+        """The cached token if it is still good to send (the synchronous fast path)."""
         token = self._token
-        margin = self._settings.token_refresh_margin
-        if is_token_fresh(token, now=self._clock(), margin=margin):
-            assert token is not None
+        if is_token_fresh(token, now=self._clock(), margin=self._settings.token_refresh_margin):
             return token
+        return None
+
+    async def get_token(self) -> AccessToken:
+        token = self.fresh_token()
+        if token is not None:
+            return token
+        margin = self._settings.token_refresh_margin
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:

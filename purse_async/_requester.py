@@ -42,7 +42,6 @@ class APIResult:
     status: int
     attempts: int
     idempotency_key: str | None
-    request_id: str | None
 
 
 def _request_id(headers: Mapping[str, str]) -> str | None:
@@ -107,7 +106,8 @@ class Requester:
         `timeout` bounds the whole call (every attempt and wait); without it the client's
         `deadline` does, and each attempt is also bounded by the client's `timeout`.
         """
-        _check_options(timeout, max_retries, extra_headers)
+        if timeout is not None or max_retries is not None or extra_headers is not None:
+            _check_options(timeout, max_retries, extra_headers)
         headers = dict(self._base_headers)
         data: bytes | None = None
         if body is not None:
@@ -135,7 +135,6 @@ class Requester:
             status=resp.status,
             attempts=attempts,
             idempotency_key=idempotency_key,
-            request_id=_request_id(resp.headers),
         )
 
     async def fetch_token(self) -> bytes:
@@ -203,7 +202,8 @@ class Requester:
             attempts += 1
             token = None
             if authenticated:
-                token = await self._tokens.get_token()
+                # Awaiting only when a token must be fetched keeps the common case synchronous.
+                token = self._tokens.fresh_token() or await self._tokens.get_token()
                 headers["Authorization"] = f"{token.token_type} {token.value}"
             attempt_timeout = self._settings.timeout
             if deadline_at is not None:
