@@ -1,13 +1,26 @@
 """Type-checked (mypy --strict in CI), never run: the sync API returns plain values, not
-coroutines, so blocking callers get exact types."""
+coroutines, so blocking callers get exact types (were a coroutine type to leak, each annotated
+assignment below would fail to type-check)."""
 
 from __future__ import annotations
 
 import purse_sync
-from purse_sync import ClientSession, Operation, Payment, RedirectionResult
+from purse_sync import (
+    ClientSession,
+    EligibleSolutionList,
+    JsonWebKeySet,
+    Operation,
+    Payment,
+    RedirectionResult,
+    Settings,
+)
 
 
 def checkout(purse: purse_sync.Purse, redirect_url: str) -> int:
+    solutions: EligibleSolutionList = purse.eligible_solutions.list(
+        amount=12000, currency="EUR", order={"reference": "typed-1"}
+    )
+    assert solutions.eligible_solutions
     session: ClientSession = purse.client_sessions.create(
         amount=12000,
         currency="EUR",
@@ -15,14 +28,43 @@ def checkout(purse: purse_sync.Purse, redirect_url: str) -> int:
         order={"reference": "typed-1"},
     )
     assert session.widget is not None
+    again: ClientSession = purse.client_sessions.retrieve(session.id, timeout=5.0)
+    assert again.id == session.id
+    keys: JsonWebKeySet = purse.signing_keys.retrieve()
+    assert keys.keys
     redirect: RedirectionResult = purse.redirections.verify(redirect_url)
     assert redirect.payment_id is not None
     payment: Payment = purse.payments.retrieve(redirect.payment_id)
     capture: Operation = purse.payments.capture(payment.id, amount=5000, timeout=10.0)
+    refund: Operation = purse.payments.refund(payment.id, amount=1000, idempotency_key="r-1")
+    void: Operation = purse.payments.void(payment.id)
+    assert refund.id != void.id
     purse.close()
     return capture.amount or 0
+
+
+def webhook(
+    purse: purse_sync.Purse, body: bytes, signature: str | None, remote_ip: str
+) -> Payment | None:
+    if not purse.webhooks.is_trusted_source(remote_ip):
+        return None
+    purse.webhooks.verify_signature(body, signature, secret="whsec")
+    return purse.webhooks.parse(body)
+
+
+def about(purse: purse_sync.Purse) -> tuple[Settings, int, bool]:
+    purse.authenticate(timeout=5.0)
+    return purse.settings, purse.token_requests, purse.is_closed
 
 
 def from_env() -> purse_sync.Purse:
     with purse_sync.Purse.from_env(max_retries=1) as purse:
         return purse
+
+
+def catches_what_purse_async_raises(purse: purse_sync.Purse) -> str | None:
+    try:
+        purse.payments.retrieve("missing")
+    except purse_sync.NotFoundError as exc:
+        return str(exc)
+    return None

@@ -1,4 +1,5 @@
-"""Settings of the example shop; Purse credentials come from the environment (PURSE_*)."""
+"""Settings of the example shop. Purse is configured by the PURSE_* settings below (read here
+from the environment variables of the same names); tests point them at the embedded sandbox."""
 
 import os
 
@@ -6,18 +7,19 @@ SECRET_KEY = "example-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = "shop.urls"
-INSTALLED_APPS = ["django.contrib.contenttypes", "shop"]
+INSTALLED_APPS = ["django.contrib.contenttypes", "shop.apps.ShopConfig"]
 MIDDLEWARE: list[str] = []
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 USE_TZ = True
 
-# One dict of purse_sync.Purse keyword arguments; tests point base_url at the sandbox.
-PURSE = {
-    "client_id": os.environ.get("PURSE_CLIENT_ID"),
-    "client_secret": os.environ.get("PURSE_CLIENT_SECRET"),
-    "api_key": os.environ.get("PURSE_API_KEY"),
-    "entity_id": os.environ.get("PURSE_ENTITY_ID"),
-    "environment": os.environ.get("PURSE_ENVIRONMENT", "sandbox"),
-    "base_url": os.environ.get("PURSE_BASE_URL"),
-}
+# purse_sync.Purse(client_id=PURSE_CLIENT_ID, ...): each PURSE_<NAME> setting that is not None
+# becomes the keyword argument <name> (see shop/purse.py).
+PURSE_CLIENT_ID = os.environ.get("PURSE_CLIENT_ID")
+PURSE_CLIENT_SECRET = os.environ.get("PURSE_CLIENT_SECRET")
+PURSE_API_KEY = os.environ.get("PURSE_API_KEY")
+PURSE_ENTITY_ID = os.environ.get("PURSE_ENTITY_ID")
+PURSE_ENVIRONMENT = os.environ.get("PURSE_ENVIRONMENT", "sandbox")
+PURSE_BASE_URL = os.environ.get("PURSE_BASE_URL")
+PURSE_TIMEOUT = 30.0
+
 SHOP_RETURN_URL = "https://shop.example/payment/return/"

@@ -1,0 +1,236 @@
+"""The sync facade's generator: drift detection, formatting, and every kind of member it mirrors
+(coroutines, async iterators, async context managers, plain methods, properties)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import inspect
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import purse_sync
+from purse_async import AsyncPayments, Payment
+from purse_sync import _generate
+from purse_sync._generate import GenerationError, render_resource_module
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATED = sorted(_generate.render_all())
+
+
+def test_check_names_stale_and_leftover_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for rel, text in _generate.render_all().items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    assert _generate.main(["--check"], root=tmp_path) == 0
+
+    (tmp_path / "resources/_payments.py").write_text("# edited by hand\n")
+    (tmp_path / "resources/_gone.py").write_text(_generate.HEADER + "'''old'''\n")
+    (tmp_path / "resources/_handwritten.py").write_text("'''not generated: left alone'''\n")
+    capsys.readouterr()
+    assert _generate.main(["--check"], root=tmp_path) == 1
+    err = capsys.readouterr().err
+    assert "stale: purse_sync/resources/_payments.py" in err
+    assert "no longer generated: purse_sync/resources/_gone.py" in err
+    assert "python -m purse_sync._generate" in err
+    assert (tmp_path / "resources/_gone.py").exists()  # --check writes nothing
+
+    assert _generate.main([], root=tmp_path) == 0
+    assert not (tmp_path / "resources/_gone.py").exists()
+    assert (tmp_path / "resources/_handwritten.py").exists()
+    assert _generate.main(["--check"], root=tmp_path) == 0
+
+
+def test_generated_files_start_with_the_header() -> None:
+    for rel in GENERATED:
+        text = (ROOT / "purse_sync" / rel).read_text()
+        assert text.startswith(_generate.HEADER), rel
+        assert "python -m purse_sync._generate" in text.splitlines()[1]
+
+
+def _ruff() -> list[str]:
+    if importlib.util.find_spec("ruff") is not None:
+        return [sys.executable, "-m", "ruff"]
+    exe = shutil.which("ruff")
+    if exe is None:
+        pytest.skip("ruff is not installed")
+    return [exe]
+
+
+def _ruff_clean(text: str, rel: str) -> None:
+    """`ruff check` and `ruff format --check` with the project's settings, as if `text` were
+    purse_sync/`rel`."""
+    ruff = _ruff()
+    name = str(ROOT / "purse_sync" / rel)
+    for args in (["check", "--quiet"], ["format", "--check", "--quiet"]):
+        done = subprocess.run(
+            [*ruff, *args, "--stdin-filename", name, "-"],
+            input=text,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, f"ruff {args[0]} on {rel}: {done.stdout}{done.stderr}"
+
+
+@pytest.mark.parametrize("rel", GENERATED)
+def test_generated_code_is_formatted_as_ruff_would(rel: str) -> None:
+    # The generator formats by itself (no ruff needed to run it); ruff must agree with it.
+    _ruff_clean(_generate.render_all()[rel], rel)
+
+
+# -- a resource with one member of each kind ---------------------------------------------------
+
+
+class AsyncWidgets:
+    """Widgets of the `AsyncPurse`: a stand-in resource with every kind of member."""
+
+    def __init__(self) -> None:
+        self.threads: list[str] = []
+        self.stream_closed = threading.Event()
+        self.exited_with: list[type[BaseException] | None] = []
+
+    async def fetch(self, widget_id: str, *, timeout: float | None = None) -> Payment:
+        """Get a widget."""
+        self.threads.append(threading.current_thread().name)
+        raise LookupError(widget_id)
+
+    async def stream(
+        self, count: int, *, label: str = "w", timeout: float | None = None
+    ) -> AsyncIterator[str]:
+        """Yield `count` labels, one loop step each."""
+        try:
+            for i in range(count):
+                self.threads.append(threading.current_thread().name)
+                await asyncio.sleep(0)
+                yield f"{label}{i}"
+        finally:
+            self.stream_closed.set()
+
+    @asynccontextmanager
+    async def hold(self, name: str) -> AsyncIterator[str]:
+        """Hold `name` for the duration of the block."""
+        self.threads.append(threading.current_thread().name)
+        try:
+            yield name.upper()
+        except BaseException as exc:
+            self.exited_with.append(type(exc))
+            raise
+        self.exited_with.append(None)
+
+    def describe(self, widget_id: str, *, verbose: bool = False) -> str:
+        """No I/O: delegated directly."""
+        return f"widget {widget_id}{'!' if verbose else ''}"
+
+    @property
+    def kind(self) -> str:
+        """A property."""
+        return "widget"
+
+
+def _load(tmp_path: Path, text: str) -> ModuleType:
+    path = tmp_path / "widgets_sync.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("widgets_sync", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_kind_of_member_is_mirrored(tmp_path: Path) -> None:
+    text = render_resource_module("_widgets", [AsyncWidgets], {"AsyncWidgets": "widgets"})
+    assert "def fetch(self, widget_id: str, *, timeout: float | None = None) -> Payment:" in text
+    assert '        self, count: int, *, label: str = "w", timeout: float | None = None\n' in text
+    assert "    ) -> Iterator[str]:\n" in text
+    assert "def hold(self, name: str) -> AbstractContextManager[str]:" in text
+    assert '"""Widgets of the `Purse`: a stand-in resource' in text  # names swapped in docs
+    assert (
+        "from collections.abc import Iterator\nfrom contextlib import AbstractContextManager\n"
+        in text
+    )
+    assert "return self._root._current().widgets.describe(widget_id, verbose=verbose)" in text
+    _ruff_clean(text, "resources/_widgets.py")
+    sync_module = _load(tmp_path, text)
+    stream = inspect.signature(sync_module.Widgets.stream)
+    assert stream.return_annotation == "Iterator[str]"
+    assert list(stream.parameters) == ["self", "count", "label", "timeout"]
+
+    with purse_sync.Purse(client_id="c", client_secret="s", api_key="k") as purse:
+        widgets = AsyncWidgets()
+        purse._current().widgets = widgets  # type: ignore[attr-defined]
+        twin = sync_module.Widgets(purse)
+
+        with pytest.raises(LookupError, match="w-1"):
+            twin.fetch("w-1")
+        assert list(twin.stream(3, label="x")) == ["x0", "x1", "x2"]
+        assert widgets.stream_closed.is_set()
+
+        widgets.stream_closed.clear()
+        early = twin.stream(100)
+        assert next(early) == "w0"
+        early.close()  # leaving early closes the async generator on the loop
+        assert widgets.stream_closed.is_set()
+
+        with twin.hold("abc") as held:
+            assert held == "ABC"
+        with pytest.raises(KeyError), twin.hold("abc"):
+            raise KeyError("inside")
+        assert widgets.exited_with == [None, KeyError]
+
+        assert twin.describe("w-2", verbose=True) == "widget w-2!"
+        assert twin.kind == "widget"
+        assert set(widgets.threads) == {"purse-sync-loop"}
+
+
+class AsyncOddities:
+    """Members the generator cannot mirror."""
+
+    LIMIT = 3
+
+    async def fetch(self) -> None:
+        """Fine."""
+
+
+class AsyncDefaults:
+    async def fetch(self, *, when: object = object()) -> None:
+        """A default with no literal form."""
+
+
+@pytest.mark.parametrize(
+    ("cls", "message"),
+    [(AsyncOddities, "LIMIT is public"), (AsyncDefaults, "default of when")],
+)
+def test_what_cannot_be_mirrored_stops_the_generator(cls: type[object], message: str) -> None:
+    with pytest.raises(GenerationError, match=message):
+        render_resource_module("_odd", [cls], {cls.__name__: "odd"})
+
+
+class AsyncLeaky:
+    async def sibling(self) -> AsyncWidgets:
+        """Returns an async object: a sync caller could not use it."""
+        return AsyncWidgets()
+
+    async def payments(self) -> AsyncPayments:
+        """Same, with a purse_async resource class."""
+        raise NotImplementedError
+
+
+@pytest.mark.parametrize("member", ["sibling", "payments"])
+def test_async_objects_cannot_leak_through_the_facade(member: str) -> None:
+    leaky = type("AsyncLeaky", (), {member: AsyncLeaky.__dict__[member]})
+    leaky.__module__ = __name__
+    attrs = {"AsyncLeaky": "leaky", "AsyncWidgets": "widgets"}
+    with pytest.raises(GenerationError, match="passes an async object"):
+        render_resource_module("_leaky", [leaky, AsyncWidgets], attrs)
