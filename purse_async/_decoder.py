@@ -1,13 +1,15 @@
-"""The fast path of decoding: one Python function generated per model class, with the type checks
-inlined, so a response costs about what `json.loads` does; the cattrs converter explains failures.
+"""The fast path of decoding: per model class, a generated checker (the whole tree, eagerly) and a
+generated builder (nested models built on first access); the cattrs converter explains failures.
 
-A generated decoder accepts exactly what the converter accepts; any mismatch raises `Mismatch`,
-after which `_converter.structure` re-runs the converter to report the JSON path.
+A checker accepts exactly what the converter accepts; any mismatch raises `Mismatch`, after which
+`_converter.structure` re-runs the converter to report the JSON path. Once checked, building cannot
+fail, so deferring the nested models changes when the work is done, never what is raised or when.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sys
 import types
 import typing
@@ -51,41 +53,72 @@ def _date(value: Any) -> dt.date:
     return dt.date.fromisoformat(value[:10])
 
 
-def _float(value: Any) -> float:
-    if type(value) is not float and type(value) is not int:
-        _bad()
-    return float(value)
+class _Pending(functools.partial):  # type: ignore[type-arg]
+    """A checked nested value waiting to be built: what a lazy field holds until first read."""
+
+    __slots__ = ()
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    if type(value) is not dict:
-        _bad()
-    checked: dict[str, Any] = value
-    return checked
+class _LazyField:
+    """Replaces the slot descriptor of a nested-model field: the first read builds the model
+    from its checked JSON and stores it in the slot, so later reads return the same object.
+
+    Two threads racing on a first read both build equal models; the slot keeps one of them.
+    """
+
+    __slots__ = ("_get", "_set", "member")
+
+    def __init__(self, member: Any) -> None:
+        self.member = member
+        self._get = member.__get__
+        self._set = member.__set__
+
+    def __get__(self, inst: Any, owner: Any = None) -> Any:
+        if inst is None:
+            return self
+        value = self._get(inst, owner)
+        if type(value) is _Pending:
+            value = value()
+            self._set(inst, value)
+        return value
+
+    def __set__(self, inst: Any, value: Any) -> None:
+        self._set(inst, value)
+
+    def __delete__(self, inst: Any) -> None:
+        self.member.__delete__(inst)
 
 
-def _enum(cls: type[PurseEnum]) -> Callable[[Any], PurseEnum]:
-    known = cls._value2member_map_
+def _slot(cls: type[Any], name: str) -> Any:
+    """The slot descriptor of `name` (under its lazy wrapper, if it has one)."""
+    owner = next(k for k in cls.__mro__ if name in k.__dict__)
+    descriptor = owner.__dict__[name]
+    return descriptor.member if isinstance(descriptor, _LazyField) else descriptor
 
-    def decode(value: Any) -> PurseEnum:
-        member = known.get(value) if type(value) is str else None
-        if member is not None:
-            return member  # type: ignore[return-value]
-        if type(value) is not str:
-            _bad()
-        return cls(value)
 
-    return decode
+def _make_lazy(cls: type[Any], name: str) -> None:
+    owner = next(k for k in cls.__mro__ if name in k.__dict__)
+    if not isinstance(owner.__dict__[name], _LazyField):
+        setattr(owner, name, _LazyField(owner.__dict__[name]))
 
 
 _decoders: dict[type[Any], Callable[[Any], Any]] = {}
+_checkers: dict[type[Any], Callable[[Any], None]] = {}
+_builders: dict[type[Any], Callable[[Any], Any]] = {}
 
 
 def decoder_for(cls: type[Any]) -> Callable[[Any], Any]:
-    """The generated decoder of a model class (built on first use, then cached)."""
+    """The decoder of a model class (generated on first use, then cached): checks the whole
+    tree, raising `Mismatch` at the first misfit, then builds the instance."""
     found = _decoders.get(cls)
     if found is None:
-        found = _generate(cls)
+        check, build = _checker(cls), _builder(cls)
+
+        def found(data: Any) -> Any:
+            check(data)
+            return build(data)
+
+        _decoders[cls] = found
     return found
 
 
@@ -98,88 +131,11 @@ def _unwrap_optional(t: Any) -> tuple[Any, bool]:
     return t, False
 
 
-def _scalar_check(t: Any) -> str | None:
-    """An inline condition that is True when `v` has the wrong scalar type."""
-    if t is str:
-        return "type(v) is not str"
-    if t is int:
-        return "type(v) is not int"
-    if t is bool:
-        return "type(v) is not bool"
-    return None
-
-
-def _converter_for(t: Any, ns: dict[str, Any], name: str) -> str:
-    """An expression converting `v` (never None here) to type `t`, registering helpers in ns."""
-    if t is Any:
-        return "v"
-    if t is float:
-        ns["_float"] = _float
-        return "_float(v)"
-    if t is dt.datetime:
-        ns["_datetime"] = _datetime
-        return "_datetime(v)"
-    if t is dt.date:
-        ns["_date"] = _date
-        return "_date(v)"
-    if isinstance(t, type) and issubclass(t, PurseEnum):
-        ns[f"_e_{name}"] = _enum(t)
-        return f"_e_{name}(v)"
-    if attrs.has(t):
-        # Models form a tree (no cycles), so nested decoders can be bound eagerly.
-        ns[f"_m_{name}"] = decoder_for(t)
-        return f"_m_{name}(v)"
-    if typing.get_origin(t) is dict:
-        ns["_dict"] = _dict
-        return "_dict(v)"
-    raise TypeError(f"no fast decoder for {t!r}")
-
-
-def _field_lines(field: attrs.Attribute[Any], ns: dict[str, Any]) -> list[str]:
-    name = field.name
-    t, optional = _unwrap_optional(field.type)
-    has_default = field.default is not attrs.NOTHING
-    lines = []
-    if has_default:
-        ns[f"_d_{name}"] = field.default
-        lines.append(f"    v = g({name!r}, _d_{name})")
-    else:
-        lines.append(f"    v = o[{name!r}]")
-    skip_none = optional or (has_default and field.default is None)
-    guard = "    if v is not None:" if skip_none else None
-    body: list[str] = []
-    if typing.get_origin(t) is tuple:
-        item_t = typing.get_args(t)[0]
-        check = _scalar_check(item_t)
-        if field.default == ():
-            # Absent means empty; the default constant is returned as is.
-            body.append(f"        if v is not _d_{name}:")
-            indent = "            "
-        else:
-            indent = "        "
-        body.append(f"{indent}if type(v) is not list: _bad()")
-        if check is not None:
-            body.append(f"{indent}for x in v:")
-            body.append(f"{indent}    if {check.replace('(v)', '(x)')}: _bad()")
-            body.append(f"{indent}v = tuple(v)")
-        else:
-            conv = _converter_for(item_t, ns, name)
-            body.append(f"{indent}v = tuple([{conv.replace('(v)', '(x)')} for x in v])")
-    else:
-        check = _scalar_check(t)
-        if check is not None:
-            body.append(f"        if {check}: _bad()")
-        else:
-            conv = _converter_for(t, ns, name)
-            if conv != "v":
-                body.append(f"        v = {conv}")
-    if guard is not None and body:
-        lines.append(guard)
-        lines.extend(body)
-    else:
-        lines.extend(line[4:] for line in body)
-    lines.append(f"    a_{name} = v")
-    return lines
+def _fields(cls: type[Any]) -> list[attrs.Attribute[Any]]:
+    attrs.resolve_types(cls)
+    if not getattr(cls, "__slots__", None) or _has_hooks(cls):
+        raise TypeError(f"{cls.__name__}: the fast decoder needs a slotted model without hooks")
+    return [f for f in attrs.fields(cls) if f.name not in SDK_ONLY_FIELDS]
 
 
 def _has_hooks(cls: type[Any]) -> bool:
@@ -188,44 +144,183 @@ def _has_hooks(cls: type[Any]) -> bool:
     )
 
 
-def _slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
-    descriptor = next(k.__dict__[name] for k in cls.__mro__ if name in k.__dict__)
-    setter: Callable[[Any, Any], None] = descriptor.__set__
-    return setter
+def _scalar_check(t: Any, var: str) -> str | None:
+    """An inline condition that is True when `var` has the wrong scalar type (None: no check)."""
+    if t is str or (isinstance(t, type) and issubclass(t, PurseEnum)):
+        # Any string is a valid enum value: unknown ones become pseudo-members.
+        return f"type({var}) is not str"
+    if t is int:
+        return f"type({var}) is not int"
+    if t is bool:
+        return f"type({var}) is not bool"
+    if t is float:
+        return f"type({var}) is not float and type({var}) is not int"
+    if typing.get_origin(t) is dict:
+        return f"type({var}) is not dict"
+    return None
 
 
-def _generate(cls: type[Any]) -> Callable[[Any], Any]:
-    attrs.resolve_types(cls)
-    fields = [f for f in attrs.fields(cls) if f.name not in SDK_ONLY_FIELDS]
-    ns: dict[str, Any] = {"_bad": _bad, "_cls": cls, "_Mismatch": Mismatch}
-    ns["_known"] = frozenset(f.name for f in fields)
-    if not getattr(cls, "__slots__", None) or (attrs.has(cls) and _has_hooks(cls)):
-        raise TypeError(f"{cls.__name__}: the fast decoder needs a slotted model without hooks")
-    lines = [
-        "def decode(o):",
-        "    if type(o) is not dict: _bad()",
-        "    g = o.get",
-    ]
-    for field in fields:
-        lines.extend(_field_lines(field, ns))
-    # Frozen attrs classes pay a keyword argument and a guarded setattr per field in __init__;
-    # the models have no validators or post-init hooks, so the decoder fills the slots itself.
-    ns["_new"] = object.__new__
-    lines.append("    inst = _new(_cls)")
-    for f in attrs.fields(cls):
-        ns[f"_set_{f.name}"] = _slot_setter(cls, f.name)
-        if f.name == "extra":
-            value = "{k: o[k] for k in o.keys() - _known} if not _known.issuperset(o) else {}"
-        elif f.name in SDK_ONLY_FIELDS:
-            ns[f"_d_{f.name}"] = f.default
-            value = f"_d_{f.name}"
+def _check_stmt(t: Any, var: str, ns: dict[str, Any], key: str) -> str | None:
+    """A statement raising `Mismatch` when `var` (never None here) does not fit `t`."""
+    if t is Any:
+        return None
+    cond = _scalar_check(t, var)
+    if cond is not None:
+        return f"if {cond}: _bad()"
+    if t is dt.datetime:
+        if not _NATIVE_ISO:
+            ns["_datetime"] = _datetime
+            return f"_datetime({var})"
+        # The parser validates the text (ValueError is a mismatch too).
+        ns["_fromiso"] = dt.datetime.fromisoformat
+        return f"if type({var}) is not str: _bad()\n_fromiso({var})"
+    if t is dt.date:
+        ns["_date"] = _date
+        return f"_date({var})"
+    if attrs.has(t):
+        # Models form a tree (no cycles), so nested checkers can be bound eagerly.
+        ns[f"_c_{key}"] = _checker(t)
+        return f"_c_{key}({var})"
+    raise TypeError(f"no fast decoder for {t!r}")
+
+
+def _field_parts(field: attrs.Attribute[Any]) -> tuple[Any, bool, bool, Any]:
+    """(type, is a tuple, None skips, default) of a field."""
+    t, optional = _unwrap_optional(field.type)
+    is_tuple = typing.get_origin(t) is tuple
+    if is_tuple:
+        t = typing.get_args(t)[0]
+    default = field.default
+    return t, is_tuple, optional or default is None, default
+
+
+def _checker(cls: type[Any]) -> Callable[[Any], None]:
+    found = _checkers.get(cls)
+    if found is not None:
+        return found
+    ns: dict[str, Any] = {"_bad": _bad}
+    lines = ["def check(o):", "    if type(o) is not dict: _bad()", "    g = o.get"]
+    for field in _fields(cls):
+        name = field.name
+        t, is_tuple, skip_none, default = _field_parts(field)
+        lines.append(_get_stmt(name, default, ns))
+        body: list[str] = []
+        if is_tuple:
+            body.append("if type(v) is not list: _bad()")
+            item = _check_stmt(t, "x", ns, name)
+            if item is not None:
+                body += ["for x in v:", *("    " + s for s in item.split("\n"))]
         else:
-            value = f"a_{f.name}"
-        lines.append(f"    _set_{f.name}(inst, {value})")
+            stmt = _check_stmt(t, "v", ns, name)
+            if stmt is not None:
+                body += stmt.split("\n")
+        if is_tuple and default == ():
+            # Absent means empty: the default constant passes as it is.
+            body = [f"if v is not _d_{name}:", *("    " + b for b in body)]
+        if skip_none and len(body) == 1 and body[0].startswith("if "):
+            cond = body[0].removeprefix("if ").removesuffix(": _bad()")
+            body = [f"if v is not None and ({cond}): _bad()"]
+        elif skip_none and body:
+            body = ["if v is not None:", *("    " + b for b in body)]
+        lines += ["    " + b for b in body]
+    if not any(f.default is attrs.NOTHING for f in _fields(cls)):
+        # Nothing required: an empty object (the guide's `"order": {}`) is valid as it is.
+        lines.insert(2, "    if not o: return None")
+    lines.append("    return None")
+    check: Callable[[Any], None] = _compile(cls, "check", lines, ns)
+    _checkers[cls] = check
+    return check
+
+
+def _builder(cls: type[Any]) -> Callable[[Any], Any]:
+    """Builds an instance from checked data: scalars converted now, nested models on first read.
+
+    Frozen attrs classes pay a keyword argument and a guarded setattr per field in __init__;
+    the models have no validators or post-init hooks, so the builder fills the slots itself.
+    """
+    found = _builders.get(cls)
+    if found is not None:
+        return found
+    fields = _fields(cls)
+    ns: dict[str, Any] = {"_cls": cls, "_new": object.__new__, "_P": _Pending}
+    ns["_known"] = frozenset(f.name for f in fields)
+    lines = ["def build(o):", "    g = o.get", "    inst = _new(_cls)"]
+    for field in fields:
+        name = field.name
+        t, is_tuple, skip_none, default = _field_parts(field)
+        ns[f"_set_{name}"] = _slot(cls, name).__set__
+        lines.append(_get_stmt(name, default, ns))
+        conv: str | None
+        if attrs.has(t):
+            _make_lazy(cls, name)
+            ns[f"_b_{name}"] = _builder(t)
+            if is_tuple:
+                ns[f"_bt_{name}"] = _tuple_builder(_builder(t))
+                conv = f"_P(_bt_{name}, v) if v else ()"
+            else:
+                conv = f"_P(_b_{name}, v)"
+        elif is_tuple:
+            item = _convert_expr(t, ns, name)
+            each = None if item is None else item.replace("(v)", "(x)")
+            conv = "tuple(v)" if each is None else f"tuple([{each} for x in v])"
+        else:
+            conv = _convert_expr(t, ns, name)
+        if conv is not None:
+            value = f"None if v is None else {conv}" if skip_none else conv
+            lines.append(f"    v = {value}")
+        lines.append(f"    _set_{name}(inst, v)")
+    for f in attrs.fields(cls):
+        if f.name in SDK_ONLY_FIELDS:
+            ns[f"_set_{f.name}"] = _slot(cls, f.name).__set__
+            if f.name == "extra":
+                value = "{k: o[k] for k in o.keys() - _known} if not _known.issuperset(o) else {}"
+            else:
+                ns[f"_d_{f.name}"] = f.default
+                value = f"_d_{f.name}"
+            lines.append(f"    _set_{f.name}(inst, {value})")
     lines.append("    return inst")
-    source = "\n".join(lines)
-    code = compile(source, f"<purse decoder {cls.__qualname__}>", "exec")
+    build: Callable[[Any], Any] = _compile(cls, "build", lines, ns)
+    _builders[cls] = build
+    return build
+
+
+def _get_stmt(name: str, default: Any, ns: dict[str, Any]) -> str:
+    if default is attrs.NOTHING:
+        return f"    v = o[{name!r}]"
+    if default is None:
+        return f"    v = g({name!r})"
+    ns[f"_d_{name}"] = default
+    return f"    v = g({name!r}, _d_{name})"
+
+
+def _tuple_builder(build: Callable[[Any], Any]) -> Callable[[list[Any]], tuple[Any, ...]]:
+    def build_all(items: list[Any]) -> tuple[Any, ...]:
+        return tuple([build(x) for x in items])
+
+    return build_all
+
+
+def _convert_expr(t: Any, ns: dict[str, Any], key: str) -> str | None:
+    """An expression turning checked `v` (never None) into `t`; None when `v` is kept as is."""
+    if t is float:
+        ns["_float"] = float
+        return "_float(v)"
+    if t is dt.datetime:
+        # Checked already, so the parser can be called directly.
+        ns["_datetime"] = dt.datetime.fromisoformat if _NATIVE_ISO else _datetime
+        return "_datetime(v)"
+    if t is dt.date:
+        ns["_date"] = _date
+        return "_date(v)"
+    if isinstance(t, type) and issubclass(t, PurseEnum):
+        # A known value is one dict lookup; an unknown one becomes a pseudo-member.
+        ns[f"_k_{key}"] = t._value2member_map_.get
+        ns[f"_E_{key}"] = t
+        return f"(_k_{key}(v) or _E_{key}(v))"
+    return None
+
+
+def _compile(cls: type[Any], name: str, lines: list[str], ns: dict[str, Any]) -> Any:
+    code = compile("\n".join(lines), f"<purse {name} {cls.__qualname__}>", "exec")
     exec(code, ns)
-    fn: Callable[[Any], Any] = ns["decode"]
-    _decoders[cls] = fn
-    return fn
+    return ns[name]

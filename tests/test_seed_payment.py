@@ -154,3 +154,45 @@ def test_method_metadata_for_gift_cards_and_unknown_methods() -> None:
     g, o = auth.partner_transactions
     assert isinstance(g.metadata, GiftCard) and g.metadata.brand == "illicado"
     assert o.metadata == {"plan": "3x"}
+
+
+def test_nested_models_built_on_first_read_equal_the_converters() -> None:
+    """The fast path defers nested models: what the user reads is what cattrs would build."""
+    from purse_async._converter import _converter
+
+    fast = structure(SEED, Payment)
+    slow = _converter.structure(copy.deepcopy(SEED), Payment)
+    assert fast.authorization is fast.authorization  # built once, then kept
+    assert fast == slow
+    assert repr(fast) == repr(slow)
+    assert hash(fast.amounts) == hash(slow.amounts)
+
+
+def test_lazily_built_payments_copy_pickle_and_evolve() -> None:
+    import pickle
+
+    payment = structure(SEED, Payment)
+    assert pickle.loads(pickle.dumps(payment)) == structure(SEED, Payment)
+    assert copy.deepcopy(structure(SEED, Payment)) == payment
+    moved = attrs.evolve(structure(SEED, Payment), amount=1)
+    assert moved.authorization == payment.authorization and moved.amount == 1
+    assert unstructure(structure(SEED, Payment)) == unstructure(payment)
+
+
+def test_a_malformed_nested_member_fails_the_decode_not_a_later_read() -> None:
+    data = copy.deepcopy(SEED)
+    data["authorization"]["partner_transactions"][0]["card"]["three_ds"]["eci"] = 5
+    with pytest.raises(pa.DecodeError) as info:
+        structure(data, Payment)
+    assert info.value.path == "$.authorization.partner_transactions[0].card.three_ds.eci"
+
+
+def test_models_built_by_hand_are_unaffected() -> None:
+    from purse_async.models import Amounts, Authorization
+
+    auth = Authorization(status=AuthorizationStatus.AUTHORIZED)
+    payment = Payment(id="p", authorization=auth, amounts=Amounts(total_captured=5))
+    assert payment.authorization is auth
+    assert payment.amounts is not None and payment.amounts.total_captured == 5
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        payment.authorization = None  # type: ignore[misc]
