@@ -12,9 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import attrs
-
-from ._auth import TokenManager
+from ._auth import AccessToken, TokenManager
 from ._config import Settings
 from ._errors import (
     REQUEST_ID_HEADERS,
@@ -31,17 +29,7 @@ from ._logging import logger
 from ._retry import backoff_delay, fits_deadline, parse_retry_after, should_retry
 from ._transport import HTTPResponse, Transport
 
-__all__ = ["APIResult", "Requester"]
-
-
-@attrs.frozen
-class APIResult:
-    """A successful answer: decoded JSON plus what the caller may need to know about the call."""
-
-    data: Any
-    status: int
-    attempts: int
-    idempotency_key: str | None
+__all__ = ["Requester"]
 
 
 def _request_id(headers: Mapping[str, str]) -> str | None:
@@ -84,6 +72,7 @@ class Requester:
         self._tokens = tokens
         self._sleep = sleep
         self._clock = clock
+        self._token_header: tuple[AccessToken | None, str] = (None, "")
         self._base_headers = {
             "x-api-key": settings.api_key,
             "Accept": "application/json",
@@ -100,8 +89,8 @@ class Requester:
         timeout: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> APIResult:
-        """Send one API call, retrying as the policy allows; return the decoded 2xx body.
+    ) -> Any:
+        """Send one API call, retrying as the policy allows; return the decoded 2xx JSON body.
 
         `timeout` bounds the whole call (every attempt and wait); without it the client's
         `deadline` does, and each attempt is also bounded by the client's `timeout`.
@@ -118,7 +107,7 @@ class Requester:
         if extra_headers:
             headers.update(extra_headers)
         url = self._settings.base_url + path
-        resp, attempts = await self._exchange(
+        resp, _ = await self._exchange(
             method,
             url,
             path,
@@ -130,12 +119,7 @@ class Requester:
             timeout=timeout,
             max_retries=max_retries,
         )
-        return APIResult(
-            data=self._decode(resp.body, method, url),
-            status=resp.status,
-            attempts=attempts,
-            idempotency_key=idempotency_key,
-        )
+        return self._decode(resp.body, method, url)
 
     async def fetch_token(self) -> bytes:
         """POST the client-credentials grant to the token URL; the raw 2xx body.
@@ -204,7 +188,7 @@ class Requester:
             if authenticated:
                 # Awaiting only when a token must be fetched keeps the common case synchronous.
                 token = self._tokens.fresh_token() or await self._tokens.get_token()
-                headers["Authorization"] = f"{token.token_type} {token.value}"
+                headers["Authorization"] = self._authorization(token)
             attempt_timeout = self._settings.timeout
             if deadline_at is not None:
                 remaining = deadline_at - self._clock()
@@ -219,7 +203,7 @@ class Requester:
                     # Only a deadline closer than the per-attempt timeout shortens it (keeping the
                     # common value constant lets the transport reuse its timeout object).
                     attempt_timeout = remaining
-            sent_at = self._clock()
+            sent_at = self._clock() if logger.isEnabledFor(10) else 0.0
             error: PurseError
             retry_after: float | None = None
             try:
@@ -290,6 +274,14 @@ class Requester:
             )
             await self._sleep(delay)
             retries += 1
+
+    def _authorization(self, token: AccessToken) -> str:
+        # One string per token, not one per request.
+        cached, header = self._token_header
+        if cached is not token:
+            header = f"{token.token_type} {token.value}"
+            self._token_header = (token, header)
+        return header
 
     @staticmethod
     def _finish(error: PurseError, attempts: int) -> PurseError:

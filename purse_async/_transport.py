@@ -9,9 +9,12 @@ from collections.abc import Mapping
 import aiohttp
 import attrs
 
+from . import _watchdog
 from ._errors import APIConnectionError, APITimeoutError, ConfigurationError
 
 __all__ = ["HTTPResponse", "Transport"]
+
+_NO_TIMEOUT = aiohttp.ClientTimeout(total=None)
 
 
 @attrs.define(slots=True)
@@ -37,6 +40,7 @@ class Transport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self._watchdog: _watchdog.Watchdog | None = None
 
     @property
     def closed(self) -> bool:
@@ -61,6 +65,8 @@ class Transport:
             )
             self._session = session
             self._loop = loop
+            if _watchdog.SUPPORTED:
+                self._watchdog = _watchdog.Watchdog(loop)
         elif self._loop is not loop:
             raise ConfigurationError(
                 "this AsyncPurse client is bound to another event loop; create one client per "
@@ -94,24 +100,37 @@ class Transport:
         """
         session = self._get_session()
         shown = safe_url or url
+        watchdog = self._watchdog
+        task = asyncio.current_task() if watchdog is not None else None
+        cancelling = 0
+        if task is not None:
+            assert watchdog is not None
+            cancelling = watchdog.watch(task, timeout)
+            aiohttp_timeout = _NO_TIMEOUT
+        else:
+            aiohttp_timeout = self._timeout(timeout)
         try:
             async with session.request(
                 method,
                 url,
                 headers=headers,
                 data=data,
-                timeout=self._timeout(timeout),
+                timeout=aiohttp_timeout,
                 allow_redirects=False,
             ) as resp:
                 body = await resp.read()
                 return HTTPResponse(status=resp.status, headers=resp.headers, body=body)
+        except asyncio.CancelledError:
+            # Ours if the deadline passed, unless the caller cancelled too: theirs always wins.
+            if (
+                task is not None
+                and watchdog is not None
+                and watchdog.cancelled_by_us(task, cancelling)
+            ):
+                raise self._timed_out(method, shown, timeout, idempotency_key) from None
+            raise
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise APITimeoutError(
-                f"{method} {shown} timed out after {timeout:.3g}s",
-                method=method,
-                url=shown,
-                idempotency_key=idempotency_key,
-            ) from exc
+            raise self._timed_out(method, shown, timeout, idempotency_key) from exc
         except aiohttp.ClientConnectorError as exc:
             # The TCP/TLS connection could not be opened: the request never left this machine.
             raise APIConnectionError(
@@ -135,6 +154,21 @@ class Transport:
                 url=shown,
                 idempotency_key=idempotency_key,
             ) from exc
+        finally:
+            if task is not None and watchdog is not None:
+                watchdog.release(task)
+
+    @staticmethod
+    def _timed_out(
+        method: str, shown: str, timeout: float | None, idempotency_key: str | None
+    ) -> APITimeoutError:
+        after = "" if timeout is None else f" after {timeout:.3g}s"
+        return APITimeoutError(
+            f"{method} {shown} timed out{after}",
+            method=method,
+            url=shown,
+            idempotency_key=idempotency_key,
+        )
 
     def abandon(self) -> None:
         """Forget the session without closing it: after fork() it belongs to the parent's loop
@@ -149,6 +183,8 @@ class Transport:
     async def aclose(self) -> None:
         """Close the session (idempotent). Must run on the loop that created it."""
         self._closed = True
+        if self._watchdog is not None:
+            self._watchdog.close()
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()

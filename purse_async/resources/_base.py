@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._converter import structure, unstructure
 from .._errors import ValidationError
-from .._requester import APIResult, Requester
+from .._requester import Requester
 
 if TYPE_CHECKING:
     from .._config import Settings
@@ -144,5 +144,5 @@ class AsyncAPIResource:
         return value
 
     @staticmethod
-    def _decode(result: APIResult, cls: type[T]) -> T:
-        return structure(result.data, cls)
+    def _decode(data: Any, cls: type[T]) -> T:
+        return structure(data, cls)

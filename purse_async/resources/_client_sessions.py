@@ -150,7 +150,7 @@ class AsyncClientSessions(AsyncAPIResource):
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
-        if not isinstance(result.data, Mapping) or "id" not in result.data:
+        if not isinstance(result, Mapping) or "id" not in result:
             # The docs leave the answer's body open; the session itself is the useful result.
             return await self.retrieve(
                 client_session_id, timeout=timeout, extra_headers=extra_headers

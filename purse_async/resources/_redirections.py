@@ -128,7 +128,7 @@ class AsyncRedirections(AsyncAPIResource):
                 max_retries=max_retries,
                 extra_headers=extra_headers,
             )
-            return result.data
+            return result
 
         key = await self._cache.key_for(kid, fetch)
         claims = verify_token(token, key, alg, leeway=leeway)
