@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import json.scanner
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -30,6 +31,11 @@ from ._retry import backoff_delay, fits_deadline, parse_retry_after, should_retr
 from ._transport import HTTPResponse, Transport
 
 __all__ = ["Requester"]
+
+# typeshed declares the scanner's context as a scanner; at run time it is the decoder.
+_scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(
+    json.JSONDecoder()  # type: ignore[arg-type]
+)
 
 
 def _request_id(headers: Mapping[str, str]) -> str | None:
@@ -293,6 +299,15 @@ class Requester:
     def _decode(body: bytes, method: str, url: str) -> Any:
         if not body:
             return None
+        try:
+            text = body.decode()
+            # json.loads adds an encoding sniff and two Python-level wrappers to the C scanner;
+            # anything unusual (leading blanks, another encoding, bad JSON) takes that path.
+            value, end = _scan(text, 0)
+            if end == len(text):
+                return value
+        except (ValueError, StopIteration):
+            pass
         try:
             return json.loads(body)
         except ValueError as exc:

@@ -275,6 +275,32 @@ async def test_non_json_success_body_is_a_decode_error(
         await purse.payments.retrieve("pay-1")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id": "pay-1"}',
+        b'\n  {"id": "pay-1"}\n',
+        b'\xef\xbb\xbf{"id": "pay-1"}',
+        '{"id": "pay-1"}'.encode("utf-16"),
+    ],
+    ids=["plain", "surrounding-blanks", "utf8-bom", "utf16"],
+)
+async def test_json_bodies_in_any_json_encoding_decode(
+    server: ScriptedServer, purse: pa.AsyncPurse, body: bytes
+) -> None:
+    server.add(PAYMENT, reply(200, body))
+    assert (await purse.payments.retrieve("pay-1")).id == "pay-1"
+
+
+@pytest.mark.parametrize("body", [b'{"id": "pay-1"} trailing', b'{"id": "pay-1"}{}'])
+async def test_trailing_garbage_after_json_is_a_decode_error(
+    server: ScriptedServer, purse: pa.AsyncPurse, body: bytes
+) -> None:
+    server.add(PAYMENT, reply(200, body))
+    with pytest.raises(pa.DecodeError, match="not JSON"):
+        await purse.payments.retrieve("pay-1")
+
+
 async def test_connection_refused_is_a_connection_error() -> None:
     async with pa.AsyncPurse(
         client_id="c", client_secret="s", api_key="k", base_url="http://127.0.0.1:9", max_retries=0
