@@ -1,0 +1,82 @@
+"""The bridge's inbox: calls handed from caller threads to the loop thread, and the loop's
+selector that collects them before it sleeps, so a caller wakes the loop only when it sleeps.
+
+Why: waking the loop is a pipe write, a wake-up of another CPU and a pipe read. While the loop
+is busy (the common case under load), the calls queued meanwhile are picked up on its way back
+to the selector for free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+__all__ = ["Inbox", "new_loop"]
+
+T = TypeVar("T")
+
+
+class Inbox(Generic[T]):
+    """Items for the loop thread. `put` says whether the loop must be woken to see them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list[T] = []
+        # True while the loop thread is in (or about to enter) a blocking select with nothing
+        # queued: only then does a new item need a wake-up.
+        self._asleep = False
+
+    def put(self, item: T) -> bool:
+        """Queue `item`; True when the caller must wake the loop (once per sleep)."""
+        with self._lock:
+            self._items.append(item)
+            wake, self._asleep = self._asleep, False
+        return wake
+
+    def take(self) -> list[T]:
+        with self._lock:
+            items, self._items = self._items, []
+        return items
+
+    def before_select(self, timeout: float | None) -> bool:
+        """On the loop thread, before it selects: True when items are waiting (select must
+        not block); otherwise the loop is marked asleep if it will block."""
+        with self._lock:
+            if self._items:
+                return True
+            self._asleep = timeout is None or timeout > 0
+            return False
+
+    def after_select(self) -> None:
+        self._asleep = False
+
+
+class _Selector(selectors.DefaultSelector):
+    def __init__(self, inbox: Inbox[Any], drain: Callable[[], None]) -> None:
+        super().__init__()
+        self._inbox = inbox
+        self._drain = drain
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        waiting = self._inbox.before_select(timeout)
+        if waiting and self.loop is not None:
+            # Runs in this very iteration: the loop runs what is ready after selecting.
+            self.loop.call_soon(self._drain)
+            timeout = 0
+        try:
+            events: list[tuple[selectors.SelectorKey, int]] = super().select(timeout)
+        finally:
+            self._inbox.after_select()
+        return events
+
+
+def new_loop(inbox: Inbox[Any], drain: Callable[[], None]) -> asyncio.AbstractEventLoop:
+    """A selector event loop that runs `drain` whenever `inbox` has items before it selects."""
+    selector = _Selector(inbox, drain)
+    loop = asyncio.SelectorEventLoop(selector)
+    selector.loop = loop
+    return loop
