@@ -209,7 +209,8 @@ class Requester:
                     # Only a deadline closer than the per-attempt timeout shortens it (keeping the
                     # common value constant lets the transport reuse its timeout object).
                     attempt_timeout = remaining
-            sent_at = self._clock() if logger.isEnabledFor(10) else 0.0
+            debug = logger.isEnabledFor(10)
+            sent_at = self._clock() if debug else 0.0
             error: PurseError
             retry_after: float | None = None
             try:
@@ -223,11 +224,11 @@ class Requester:
                 )
             except APIConnectionError as exc:
                 error = exc
-                if logger.isEnabledFor(10):
+                if debug:
                     logger.debug("%s %s failed (attempt %d): %s", method, shown, attempts, exc)
             else:
                 status = resp.status
-                if logger.isEnabledFor(10):
+                if debug:
                     logger.debug(
                         "%s %s -> %d in %.1f ms (attempt %d%s)",
                         method,

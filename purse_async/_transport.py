@@ -52,9 +52,9 @@ class Transport:
         loop = asyncio.get_running_loop()
         session = self._session
         if session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self._max_connections, limit_per_host=self._max_connections
-            )
+            # No per-host limit on top: the API is one host, and the per-host bookkeeping costs
+            # every request a few set operations.
+            connector = aiohttp.TCPConnector(limit=self._max_connections)
             session = aiohttp.ClientSession(
                 connector=connector,
                 headers={"User-Agent": self._user_agent},
