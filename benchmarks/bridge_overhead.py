@@ -1,5 +1,6 @@
 """Why purse_sync's bridge is hand-made: CPU per call of running a trivial coroutine on a
-background loop from 1 and 8 threads, anyio's BlockingPortal vs run_coroutine_threadsafe vs ours.
+background loop from 1 and 8 threads, anyio's BlockingPortal vs run_coroutine_threadsafe vs ours,
+and the floor under any bridge: one lock round trip between two Python threads on this machine.
 
     python benchmarks/bridge_overhead.py [--calls 20000] [--quick]
 """
@@ -45,6 +46,27 @@ def per_call_cpu(call: Callable[[], Any], calls: int, threads: int) -> float:
     return (time.process_time() - cpu0) / calls * 1e6
 
 
+def round_trip_cpu(calls: int) -> float:
+    """CPU µs of handing control to another thread and back (two wake-ups, two GIL handovers)."""
+    ping, pong = threading.Lock(), threading.Lock()
+    ping.acquire()
+    pong.acquire()
+
+    def other() -> None:
+        for _ in range(calls):
+            ping.acquire()
+            pong.release()
+
+    helper = threading.Thread(target=other)
+    helper.start()
+    cpu0 = time.process_time()
+    for _ in range(calls):
+        ping.release()
+        pong.acquire()
+    helper.join()
+    return (time.process_time() - cpu0) / calls * 1e6
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=20000)
@@ -72,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                 for name, call in variants.items():
                     key = f"{name} x{threads}"
                     results.setdefault(key, []).append(per_call_cpu(call, args.calls, threads))
+            results.setdefault("floor: thread round trip x1", []).append(round_trip_cpu(args.calls))
     loop.call_soon_threadsafe(loop.stop)
     loop_thread.join()
     loop.close()

@@ -110,16 +110,7 @@ _builders: dict[type[Any], Callable[[Any], Any]] = {}
 def decoder_for(cls: type[Any]) -> Callable[[Any], Any]:
     """The decoder of a model class (generated on first use, then cached): checks the whole
     tree, raising `Mismatch` at the first misfit, then builds the instance."""
-    found = _decoders.get(cls)
-    if found is None:
-        check, build = _checker(cls), _builder(cls)
-
-        def found(data: Any) -> Any:
-            check(data)
-            return build(data)
-
-        _decoders[cls] = found
-    return found
+    return _builder(cls, checking=True)
 
 
 def _unwrap_optional(t: Any) -> tuple[Any, bool]:
@@ -194,35 +185,42 @@ def _field_parts(field: attrs.Attribute[Any]) -> tuple[Any, bool, bool, Any]:
     return t, is_tuple, optional or default is None, default
 
 
+def _field_check(field: attrs.Attribute[Any], ns: dict[str, Any]) -> list[str]:
+    """Statements (indented for a function body) raising `Mismatch` when the value `v` read
+    for `field` does not fit it; nested models are checked by their own checkers."""
+    name = field.name
+    t, is_tuple, skip_none, default = _field_parts(field)
+    body: list[str] = []
+    if is_tuple:
+        body.append("if type(v) is not list: _bad()")
+        item = _check_stmt(t, "x", ns, name)
+        if item is not None:
+            body += ["for x in v:", *("    " + s for s in item.split("\n"))]
+    else:
+        stmt = _check_stmt(t, "v", ns, name)
+        if stmt is not None:
+            body += stmt.split("\n")
+    if is_tuple and default == ():
+        # Absent means empty: the default constant passes as it is.
+        body = [f"if v is not _d_{name}:", *("    " + b for b in body)]
+    if skip_none and len(body) == 1 and body[0].startswith("if "):
+        cond = body[0].removeprefix("if ").removesuffix(": _bad()")
+        body = [f"if v is not None and ({cond}): _bad()"]
+    elif skip_none and body:
+        body = ["if v is not None:", *("    " + b for b in body)]
+    return ["    " + b for b in body]
+
+
 def _checker(cls: type[Any]) -> Callable[[Any], None]:
+    """Checks a nested object and everything under it, building nothing."""
     found = _checkers.get(cls)
     if found is not None:
         return found
     ns: dict[str, Any] = {"_bad": _bad}
     lines = ["def check(o):", "    if type(o) is not dict: _bad()", "    g = o.get"]
     for field in _fields(cls):
-        name = field.name
-        t, is_tuple, skip_none, default = _field_parts(field)
-        lines.append(_get_stmt(name, default, ns))
-        body: list[str] = []
-        if is_tuple:
-            body.append("if type(v) is not list: _bad()")
-            item = _check_stmt(t, "x", ns, name)
-            if item is not None:
-                body += ["for x in v:", *("    " + s for s in item.split("\n"))]
-        else:
-            stmt = _check_stmt(t, "v", ns, name)
-            if stmt is not None:
-                body += stmt.split("\n")
-        if is_tuple and default == ():
-            # Absent means empty: the default constant passes as it is.
-            body = [f"if v is not _d_{name}:", *("    " + b for b in body)]
-        if skip_none and len(body) == 1 and body[0].startswith("if "):
-            cond = body[0].removeprefix("if ").removesuffix(": _bad()")
-            body = [f"if v is not None and ({cond}): _bad()"]
-        elif skip_none and body:
-            body = ["if v is not None:", *("    " + b for b in body)]
-        lines += ["    " + b for b in body]
+        lines.append(_get_stmt(field.name, field.default, ns))
+        lines += _field_check(field, ns)
     if not any(f.default is attrs.NOTHING for f in _fields(cls)):
         # Nothing required: an empty object (the guide's `"order": {}`) is valid as it is.
         lines.insert(2, "    if not o: return None")
@@ -232,24 +230,34 @@ def _checker(cls: type[Any]) -> Callable[[Any], None]:
     return check
 
 
-def _builder(cls: type[Any]) -> Callable[[Any], Any]:
-    """Builds an instance from checked data: scalars converted now, nested models on first read.
+def _builder(cls: type[Any], *, checking: bool = False) -> Callable[[Any], Any]:
+    """Builds an instance: scalars converted now, nested models on first read.
+
+    Without `checking` the data must have been checked (this is what a lazy field runs);
+    with it, the builder checks its own members as it goes and the nested ones with their
+    checkers (this is the decoder of a response), reading each member once.
 
     Frozen attrs classes pay a keyword argument and a guarded setattr per field in __init__;
     the models have no validators or post-init hooks, so the builder fills the slots itself.
     """
-    found = _builders.get(cls)
+    cache = _decoders if checking else _builders
+    found = cache.get(cls)
     if found is not None:
         return found
     fields = _fields(cls)
-    ns: dict[str, Any] = {"_cls": cls, "_new": object.__new__, "_P": _Pending}
+    ns: dict[str, Any] = {"_cls": cls, "_new": object.__new__, "_P": _Pending, "_bad": _bad}
     ns["_known"] = frozenset(f.name for f in fields)
     lines = ["def build(o):", "    g = o.get", "    inst = _new(_cls)"]
+    if checking:
+        lines.insert(1, "    if type(o) is not dict: _bad()")
     for field in fields:
         name = field.name
         t, is_tuple, skip_none, default = _field_parts(field)
         ns[f"_set_{name}"] = _slot(cls, name).__set__
         lines.append(_get_stmt(name, default, ns))
+        if checking and not (t is dt.datetime and not is_tuple):
+            # (A datetime is checked by its conversion: the parser refuses what does not fit.)
+            lines += _field_check(field, ns)
         conv: str | None
         if attrs.has(t):
             _make_lazy(cls, name)
@@ -279,8 +287,8 @@ def _builder(cls: type[Any]) -> Callable[[Any], Any]:
                 value = f"_d_{f.name}"
             lines.append(f"    _set_{f.name}(inst, {value})")
     lines.append("    return inst")
-    build: Callable[[Any], Any] = _compile(cls, "build", lines, ns)
-    _builders[cls] = build
+    build: Callable[[Any], Any] = _compile(cls, "decode" if checking else "build", lines, ns)
+    cache[cls] = build
     return build
 
 
@@ -320,7 +328,7 @@ def _convert_expr(t: Any, ns: dict[str, Any], key: str) -> str | None:
     return None
 
 
-def _compile(cls: type[Any], name: str, lines: list[str], ns: dict[str, Any]) -> Any:
-    code = compile("\n".join(lines), f"<purse {name} {cls.__qualname__}>", "exec")
+def _compile(cls: type[Any], kind: str, lines: list[str], ns: dict[str, Any]) -> Any:
+    code = compile("\n".join(lines), f"<purse {kind} {cls.__qualname__}>", "exec")
     exec(code, ns)
-    return ns[name]
+    return ns[lines[0][4:].split("(")[0]]
