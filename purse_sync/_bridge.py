@@ -252,9 +252,8 @@ class Bridge:
             call.done.acquire(timeout=CANCEL_WAIT)
 
     def _warn_if_in_loop(self) -> None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
+        # The non-raising form: this runs on every call from a thread without a loop.
+        if asyncio._get_running_loop() is None:
             return
         self._warned = True
         warnings.warn(
