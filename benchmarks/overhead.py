@@ -95,11 +95,23 @@ def requests_session(base: str, n: int, threads: int) -> Callable[[], int]:
     url = f"{base}/payment/v2/payments/{PAYMENT_ID}"
     headers = {"Authorization": "Bearer bench-token", "x-api-key": "bench-key"}
 
+    sessions: list[Any] = []
+
     def make() -> Callable[[], Any]:
         session = requests.Session()  # one per thread: Session is not documented thread-safe
+        sessions.append(session)
         return lambda: session.get(url, headers=headers).json()
 
-    return lambda: threaded(n, threads, make)
+    def run() -> int:
+        try:
+            return threaded(n, threads, make)
+        finally:
+            # Closed, not left to the garbage collector: no sockets linger into the next run.
+            for session in sessions:
+                session.close()
+            sessions.clear()
+
+    return run
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -108,18 +120,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with lean_server(args.payload) as base:
         purse = purse_sync.Purse(**CREDS, base_url=base)
         purse.authenticate()
-        variants: dict[str, Callable[[], int]] = {}
-        for c in (1, 8, 10, 100):
-            if c != 8:
-                variants[f"raw aiohttp c={c}"] = raw_aiohttp(base, n, c)
-            variants[f"purse_async c={c}"] = sdk_async(base, n, c)
-        for t in (1, 8, 32):
-            variants[f"purse_sync t={t}"] = sdk_sync(purse, n, t)
+        # Compared variants run back to back, in alternating order from round to round: on a
+        # shared machine drift between distant runs (or a heavy run just before) would
+        # otherwise be billed to one side of a ratio.
+        groups: list[dict[str, Callable[[], int]]] = [
+            {
+                f"raw aiohttp c={c}": raw_aiohttp(base, n, c),
+                f"purse_async c={c}": sdk_async(base, n, c),
+            }
+            for c in (1, 10, 100)
+        ]
+        groups.append(
+            {"purse_async c=8": sdk_async(base, n, 8), "purse_sync t=8": sdk_sync(purse, n, 8)}
+        )
+        for t in (8, 1, 32):
+            group = {} if t == 8 else {f"purse_sync t={t}": sdk_sync(purse, n, t)}
             if not args.no_requests:
-                variants[f"requests t={t}"] = requests_session(base, n, t)
-        for _ in range(args.rounds):
-            for name, fn in variants.items():
-                results.setdefault(name, []).append(measure(fn))
+                group[f"requests t={t}"] = requests_session(base, n, t)
+            if group:
+                groups.append(group)
+        for round_ in range(args.rounds):
+            for group in groups:
+                order = list(group.items())
+                for name, fn in order if round_ % 2 == 0 else reversed(order):
+                    results.setdefault(name, []).append(measure(fn))
         purse.close()
     med = {name: median_of(rs) for name, rs in results.items()}
 
