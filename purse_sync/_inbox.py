@@ -1,9 +1,9 @@
 """The bridge's inbox: calls handed from caller threads to the loop thread, and the loop's
-selector that collects them before it sleeps, so a caller wakes the loop only when it sleeps.
+selector that starts them as it selects, so a caller wakes the loop only when it sleeps.
 
 Why: waking the loop is a pipe write, a wake-up of another CPU and a pipe read. While the loop
-is busy (the common case under load), the calls queued meanwhile are picked up on its way back
-to the selector for free.
+is busy (the common case under load), the calls queued meanwhile are picked up on its way
+through the selector for free, and started there their first steps run in the same iteration.
 """
 
 from __future__ import annotations
@@ -53,30 +53,32 @@ class Inbox(Generic[T]):
     def after_select(self) -> None:
         self._asleep = False
 
+    def pending(self) -> bool:
+        # Unlocked: an item put just after this read is seen by the next before_select.
+        return bool(self._items)
+
 
 class _Selector(selectors.DefaultSelector):
     def __init__(self, inbox: Inbox[Any], drain: Callable[[], None]) -> None:
         super().__init__()
         self._inbox = inbox
         self._drain = drain
-        self.loop: asyncio.AbstractEventLoop | None = None
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        waiting = self._inbox.before_select(timeout)
-        if waiting and self.loop is not None:
-            # Runs in this very iteration: the loop runs what is ready after selecting.
-            self.loop.call_soon(self._drain)
+        if self._inbox.before_select(timeout):
             timeout = 0
         try:
             events: list[tuple[selectors.SelectorKey, int]] = super().select(timeout)
         finally:
             self._inbox.after_select()
+        if self._inbox.pending():
+            # Started here, the calls' first steps run in this very iteration of the loop
+            # (which runs what is ready after selecting), not one iteration later.
+            self._drain()
         return events
 
 
 def new_loop(inbox: Inbox[Any], drain: Callable[[], None]) -> asyncio.AbstractEventLoop:
-    """A selector event loop that runs `drain` whenever `inbox` has items before it selects."""
-    selector = _Selector(inbox, drain)
-    loop = asyncio.SelectorEventLoop(selector)
-    selector.loop = loop
-    return loop
+    """A selector event loop that runs `drain` right after each select that finds `inbox` not
+    empty (and never blocks in select while it is not)."""
+    return asyncio.SelectorEventLoop(_Selector(inbox, drain))

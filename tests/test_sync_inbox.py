@@ -13,9 +13,11 @@ from purse_sync._inbox import Inbox
 
 def test_a_busy_loop_needs_no_wake_up() -> None:
     inbox: Inbox[int] = Inbox()
-    assert inbox.put(1) is False  # the loop collects it on its way to select
+    assert inbox.put(1) is False  # the loop collects it on its way through select
     assert inbox.before_select(None) is True  # so it must not block
+    assert inbox.pending()
     assert inbox.take() == [1]
+    assert not inbox.pending()
 
 
 def test_a_sleeping_loop_is_woken_once() -> None:
