@@ -139,6 +139,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 group[f"requests t={t}"] = requests_session(base, n, t)
             if group:
                 groups.append(group)
+        if args.sync_pair:
+            groups = [g for g in groups if "purse_sync t=8" in g and "purse_async c=8" in g]
         for round_ in range(args.rounds):
             for group in groups:
                 order = list(group.items())
@@ -211,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a smoke run: 200 requests, 1 round")
     parser.add_argument("--no-requests", action="store_true", help="skip requests.Session")
+    parser.add_argument(
+        "--sync-pair",
+        action="store_true",
+        help="only purse_async c=8 and purse_sync t=8, alternating (nothing else in the process)",
+    )
     parser.add_argument(
         "--payload",
         choices=["seed", "full"],
