@@ -175,6 +175,7 @@ class Transport:
         and sockets, which the child must neither use nor shut down. Marking its connector
         closed keeps its finalizer from reporting it as leaked."""
         session, self._session = self._session, None
+        self._watchdog = None  # its timer is on the parent's loop as well
         self._closed = True
         connector = session.connector if session is not None else None
         if connector is not None:
