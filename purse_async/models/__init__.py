@@ -1,6 +1,8 @@
-"""Typed models of the Purse Payment API v2 (attrs classes, decoded by the SDK's one converter).
+"""Typed models of the Purse Payment API v2: frozen attrs classes, decoded from the API's JSON.
 
 Every model keeps unknown JSON members in `extra`; unknown enum values keep their raw string.
+A response is type-checked whole when it arrives (a misfit is a `DecodeError` naming its JSON
+path); its nested models are built on first read and then kept.
 """
 
 from ._enums import (
