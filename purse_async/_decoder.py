@@ -89,15 +89,19 @@ class _LazyField:
         self.member.__delete__(inst)
 
 
+def _owner(cls: type[Any], name: str) -> type[Any]:
+    """The class (of `cls`'s MRO) that declares the slot `name`."""
+    return next(k for k in cls.__mro__ if name in k.__dict__)
+
+
 def _slot(cls: type[Any], name: str) -> Any:
     """The slot descriptor of `name` (under its lazy wrapper, if it has one)."""
-    owner = next(k for k in cls.__mro__ if name in k.__dict__)
-    descriptor = owner.__dict__[name]
+    descriptor = _owner(cls, name).__dict__[name]
     return descriptor.member if isinstance(descriptor, _LazyField) else descriptor
 
 
 def _make_lazy(cls: type[Any], name: str) -> None:
-    owner = next(k for k in cls.__mro__ if name in k.__dict__)
+    owner = _owner(cls, name)
     if not isinstance(owner.__dict__[name], _LazyField):
         setattr(owner, name, _LazyField(owner.__dict__[name]))
 
