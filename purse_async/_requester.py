@@ -113,7 +113,7 @@ class Requester:
         if extra_headers:
             headers.update(extra_headers)
         url = self._settings.base_url + path
-        resp, _ = await self._exchange(
+        resp = await self._exchange(
             method,
             url,
             path,
@@ -142,7 +142,7 @@ class Requester:
         }
         url = settings.token_url
         try:
-            resp, _ = await self._exchange(
+            resp = await self._exchange(
                 "POST",
                 url,
                 url,
@@ -178,9 +178,9 @@ class Requester:
         authenticated: bool,
         timeout: float | None = None,
         max_retries: int | None = None,
-    ) -> tuple[HTTPResponse, int]:
-        """The attempt loop shared by API calls and token requests: the 2xx answer and how
-        many attempts it took; the last error once the retry policy says stop."""
+    ) -> HTTPResponse:
+        """The attempt loop shared by API calls and token requests: the 2xx answer, or the
+        last error (with its attempt count) once the retry policy says stop."""
         policy = self._settings.retry
         limit = policy.max_retries if max_retries is None else max_retries
         budget = timeout if timeout is not None else policy.deadline
@@ -239,7 +239,7 @@ class Requester:
                         f", idempotency key {idempotency_key}" if idempotency_key else "",
                     )
                 if 200 <= status < 300:
-                    return resp, attempts
+                    return resp
                 retry_after = parse_retry_after(
                     resp.headers, now=time.time(), cap=policy.max_retry_after
                 )
