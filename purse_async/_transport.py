@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 import attrs
@@ -15,6 +16,35 @@ from ._errors import APIConnectionError, APITimeoutError, ConfigurationError
 __all__ = ["HTTPResponse", "Transport"]
 
 _NO_TIMEOUT = aiohttp.ClientTimeout(total=None)
+
+#: asyncio's transports read up to 256 KiB at a time, into a new bytes object per read (and
+#: TLS ones per decrypted chunk). glibc serves a block that large with mmap, and the bytes are
+#: shrunk (mremap) and freed (munmap) again: three system calls per response, and in a process
+#: with threads every munmap interrupts each CPU running one of them to flush its TLB. 64 KiB
+#: blocks come from the heap and are reused; API answers are a few KiB, so nothing is lost.
+ASYNCIO_READ_SIZE = 256 * 1024
+READ_SIZE = 64 * 1024
+
+
+def right_size_reads(transport: object) -> None:
+    """Lower the per-read size of an asyncio socket (or TLS) transport to READ_SIZE.
+
+    Only a transport still at asyncio's known default is touched: `max_size` is an asyncio
+    implementation detail (stable since 3.4), so anything else is left as it is.
+    """
+    # A TLS transport reads through its SSLProtocol (Python 3.11+ keeps the size there).
+    reader = getattr(transport, "_ssl_protocol", transport)
+    if getattr(reader, "max_size", None) == ASYNCIO_READ_SIZE:
+        reader.max_size = READ_SIZE  # type: ignore[attr-defined]
+
+
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's TCP connector, with right-sized reads on every connection it hands out."""
+
+    async def connect(self, *args: Any, **kwargs: Any) -> aiohttp.connector.Connection:
+        connection = await super().connect(*args, **kwargs)
+        right_size_reads(connection.transport)
+        return connection
 
 
 @attrs.define(slots=True)
@@ -54,7 +84,7 @@ class Transport:
         if session is None:
             # No per-host limit on top: the API is one host, and the per-host bookkeeping costs
             # every request a few set operations.
-            connector = aiohttp.TCPConnector(limit=self._max_connections)
+            connector = _Connector(limit=self._max_connections)
             session = aiohttp.ClientSession(
                 connector=connector,
                 headers={"User-Agent": self._user_agent},
