@@ -6,6 +6,7 @@ Only 127.0.0.1 is ever contacted; every run is bounded by a request count.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -18,11 +19,31 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 
 
+def pick_cpus() -> tuple[int, int] | None:
+    """Two CPUs this process may use (client, server), or None where that cannot be set."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    return (cpus[0], cpus[1]) if len(cpus) >= 2 else None
+
+
+def pin_this_process(cpu: int) -> bool:
+    """Confine every thread of this process (and threads it starts later) to `cpu`; False
+    where the system refuses (a container may)."""
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            os.sched_setaffinity(int(tid), {cpu})
+    except OSError:
+        return False
+    return True
+
+
 @contextmanager
-def lean_server(payload: str = "seed") -> Iterator[str]:
-    """Start `_lean_server.py` in its own process; yields its base URL."""
+def lean_server(payload: str = "seed", cpu: int | None = None) -> Iterator[str]:
+    """Start `_lean_server.py` in its own process (on `cpu` if given); yields its base URL."""
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "_lean_server.py"), payload],
+        [sys.executable, str(HERE / "_lean_server.py"), payload]
+        + ([] if cpu is None else [str(cpu)]),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

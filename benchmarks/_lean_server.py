@@ -4,7 +4,9 @@ GetPayment JSON. Run in its own process; prints its port on stdout, stops on std
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -33,6 +35,9 @@ async def payment(request: web.Request) -> web.Response:
 
 
 async def main() -> None:
+    if len(sys.argv) > 2:  # a CPU of its own (overhead.py --pin), where the system allows
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, {int(sys.argv[2])})
     app = web.Application()
     app.router.add_post("/oauth/token", token)
     app.router.add_get("/payment/v2/payments/{id}", payment)

@@ -1,7 +1,7 @@
 """What the SDK costs over its floor, side by side in one run against one lean local server:
 purse_async vs raw aiohttp + json.loads, purse_sync from threads vs requests.Session.
 
-    python benchmarks/overhead.py [--requests 4000] [--rounds 3] [--quick] [--json out.json]
+    python benchmarks/overhead.py [--requests 4000] [--rounds 3] [--pin] [--quick] [--json out.json]
 
 Variants are interleaved round by round and the median of the rounds is reported; ratios first.
 """
@@ -23,7 +23,15 @@ import aiohttp
 
 import purse_async
 import purse_sync
-from benchmarks._common import emit_json, lean_server, measure, median_of, table
+from benchmarks._common import (
+    emit_json,
+    lean_server,
+    measure,
+    median_of,
+    pick_cpus,
+    pin_this_process,
+    table,
+)
 
 PAYMENT_ID = "bcb2c3ff-f9a2-4f60-8913-fa94e4d41f27"
 CREDS = {"client_id": "bench", "client_secret": "bench-secret", "api_key": "bench-key"}
@@ -117,7 +125,14 @@ def requests_session(base: str, n: int, threads: int) -> Callable[[], int]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     n = args.requests
     results: dict[str, list[dict[str, float]]] = {}
-    with lean_server(args.payload) as base:
+    cpus = pick_cpus() if args.pin else None
+    if args.pin and cpus is None:
+        print("--pin: this system cannot confine processes to CPUs here; running unpinned")
+    with lean_server(args.payload, cpu=None if cpus is None else cpus[1]) as base:
+        # Before the bridge's loop thread and the worker threads exist: they inherit it.
+        if cpus is not None and not pin_this_process(cpus[0]):
+            print("--pin: the system refused to confine this process; running unpinned")
+            cpus = None
         purse = purse_sync.Purse(**CREDS, base_url=base)
         purse.authenticate()
         # Compared variants run back to back, in alternating order from round to round: on a
@@ -167,6 +182,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "requests": n,
         "rounds": args.rounds,
         "payload": args.payload,
+        "cpus": "any" if cpus is None else f"client on CPU {cpus[0]}, server on CPU {cpus[1]}",
         "median": med,
         "ratios": ratios,
     }
@@ -195,7 +211,8 @@ def report(data: dict[str, Any]) -> str:
         )
         rows.append([name, value, f"{op} {bound}" if bound else "", ok])
     out = [
-        f"ratios (medians of rounds, same run, same server, payload {data['payload']!r})",
+        f"ratios (medians of rounds, same run, same server, payload {data['payload']!r}, "
+        f"CPUs: {data['cpus']})",
         table(rows, ["ratio", "value", "target", ""]),
         "",
     ]
@@ -223,6 +240,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=["seed", "full"],
         default="seed",
         help="the guide's GetPayment as printed (default), or with order/customer filled in",
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="confine this process (every variant) to one CPU and the server to another (Linux)",
     )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)

@@ -20,11 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
         ("load.py", "errors: none"),
         ("bridge_overhead.py", "purse_sync bridge x8"),
         ("overhead.py", "async/raw rps c=10"),
+        ("overhead.py --pin --no-requests", "sync t=8 / async c=8 rps"),
     ],
 )
 def test_benchmark_script_runs(script: str, expected: str) -> None:
+    name, *options = script.split()
     done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
+        [sys.executable, str(ROOT / "benchmarks" / name), "--quick", *options],
         capture_output=True,
         text=True,
         timeout=120,
