@@ -4,6 +4,10 @@ larger than one read still arrive whole."""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import ssl
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
@@ -77,3 +81,50 @@ def test_asyncio_still_reads_256_kib_by_default() -> None:
     if sys.version_info >= (3, 11):
         assert sslproto.SSLProtocol.max_size == _transport.ASYNCIO_READ_SIZE
     assert _transport.READ_SIZE < 128 * 1024  # below glibc's default mmap threshold
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the openssl command is needed to make a throwaway certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(
+        [
+            *(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="3.10 keeps the size in _SSLPipe")
+async def test_a_real_tls_transport_gets_right_sized_reads(tls_files: tuple[str, str]) -> None:
+    cert, key = tls_files
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    client_ctx = ssl.create_default_context(cafile=cert)
+
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(await reader.read(100))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(echo, "127.0.0.1", 0, ssl=server_ctx)
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_ctx)
+    try:
+        _transport.right_size_reads(writer.transport)
+        protocol = writer.transport._ssl_protocol  # type: ignore[attr-defined]
+        assert protocol.max_size == _transport.READ_SIZE
+        writer.write(b"ping")
+        assert await reader.read(100) == b"ping"  # still reads and decrypts
+    finally:
+        writer.close()
+        await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
