@@ -1,14 +1,16 @@
 """Shared fixtures: `purse_sandbox` and `purse_client` come from the installed plugin; here the
-blocking face's `threaded_sandbox` and an order, shared by the async and sync tests."""
+blocking face's `threaded_sandbox`, an order, and a scripted loopback `server` (modules that
+need routes set up front override it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 from purse_async.testing import ThreadedSandbox
+from tests._scripted import ScriptedServer
 
 # The aioresponses compatibility fixture (`mocked`), until aioresponses supports aiohttp 3.14.
 pytest_plugins = ["tests._aioresponses_compat"]
@@ -26,3 +28,9 @@ def threaded_sandbox() -> Iterator[ThreadedSandbox]:
     box = ThreadedSandbox()
     yield box
     box.close()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[ScriptedServer]:
+    async with ScriptedServer() as srv:
+        yield srv

@@ -35,12 +35,6 @@ def operation_json(op_id: str = "op-1", amount: int = 5000) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[ScriptedServer]:
-    async with ScriptedServer() as srv:
-        yield srv
-
-
 class FakeSleep:
     def __init__(self) -> None:
         self.delays: list[float] = []

@@ -23,12 +23,6 @@ needs_uncancel = pytest.mark.skipif(
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[ScriptedServer]:
-    async with ScriptedServer() as srv:
-        yield srv
-
-
-@pytest.fixture
 async def purse(server: ScriptedServer) -> AsyncIterator[pa.AsyncPurse]:
     async with pa.AsyncPurse(
         client_id="cid", client_secret="s", api_key="k", base_url=server.base_url

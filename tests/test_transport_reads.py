@@ -9,7 +9,6 @@ import shutil
 import ssl
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,12 +18,6 @@ from purse_async import _transport
 from tests._scripted import ScriptedServer, reply
 
 PAYMENT = "/payment/v2/payments/pay-1"
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[ScriptedServer]:
-    async with ScriptedServer() as srv:
-        yield srv
 
 
 def pooled_read_sizes(purse: pa.AsyncPurse) -> list[int]:
