@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -17,6 +18,24 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+
+
+def machine() -> str:
+    """What the numbers were measured on: CPU model and count, Python, aiohttp (the ratios
+    move with the machine: fixed costs such as a cross-CPU wake-up weigh more on a fast CPU)."""
+    import aiohttp
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    # The machine's CPUs, not this process's share (--pin narrows that before the report).
+    python = platform.python_version()
+    return f"{model}, {os.cpu_count()} CPUs, Python {python}, aiohttp {aiohttp.__version__}"
 
 
 def pick_cpus() -> tuple[int, int] | None:

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from anyio.from_thread import start_blocking_portal
 
+from benchmarks._common import machine
 from purse_sync._bridge import Bridge
 
 
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     loop_thread.join()
     loop.close()
     bridge.stop()
+    print(f"machine: {machine()}")
     print("CPU µs per call (median of rounds; lower is better)")
     for key, values in results.items():
         print(f"  {key:<32} {statistics.median(values):7.1f}")

@@ -26,6 +26,7 @@ import purse_sync
 from benchmarks._common import (
     emit_json,
     lean_server,
+    machine,
     measure,
     median_of,
     pick_cpus,
@@ -182,6 +183,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "requests": n,
         "rounds": args.rounds,
         "payload": args.payload,
+        "machine": machine(),
         "cpus": "any" if cpus is None else f"client on CPU {cpus[0]}, server on CPU {cpus[1]}",
         "median": med,
         "ratios": ratios,
@@ -211,6 +213,7 @@ def report(data: dict[str, Any]) -> str:
         )
         rows.append([name, value, f"{op} {bound}" if bound else "", ok])
     out = [
+        f"machine: {data['machine']}",
         f"ratios (medians of rounds, same run, same server, payload {data['payload']!r}, "
         f"CPUs: {data['cpus']})",
         table(rows, ["ratio", "value", "target", ""]),
