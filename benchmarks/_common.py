@@ -17,14 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 HERE = Path(__file__).resolve().parent
 
 
 def machine() -> str:
     """What the numbers were measured on: CPU model and count, Python, aiohttp (the ratios
     move with the machine: fixed costs such as a cross-CPU wake-up weigh more on a fast CPU)."""
-    import aiohttp
-
     model = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -33,8 +33,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    # The machine's CPUs, not this process's share (--pin narrows that before the report).
     python = platform.python_version()
+    # The machine's CPUs, not this process's share (--pin narrows that before the report).
     return f"{model}, {os.cpu_count()} CPUs, Python {python}, aiohttp {aiohttp.__version__}"
 
 
