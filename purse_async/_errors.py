@@ -5,11 +5,15 @@ Every error the SDK raises derives from `PurseError`; the tree::
     PurseError
     ├── ConfigurationError             bad or missing settings or call options
     ├── ValidationError                a request the SDK refuses to send (bad field value)
+    ├── ClientClosedError              the client was closed (before or during the call)
     ├── DecodeError                    a response that does not fit the models (names the path)
+    │   └── ResponseTooLargeError      ... or exceeds the size or nesting caps
     ├── SignatureVerificationError     a redirection or webhook whose signature does not hold
     ├── WebhookError                   a webhook body or source that cannot be trusted or parsed
     ├── APIConnectionError             the request did not get an HTTP answer
-    │   └── APITimeoutError            ... because it ran out of time
+    │   ├── APITimeoutError            ... because it ran out of time
+    │   └── OutcomeUnknownError        a create that may have reached Purse was not re-sent
+    │       └── OutcomeUnknownTimeoutError   ... after a timeout (also an APITimeoutError)
     └── APIStatusError                 the server answered with a non-2xx status
         ├── BadRequestError            400
         ├── AuthenticationError        401, and every failure of the OAuth2 token endpoint
@@ -23,6 +27,10 @@ Every error the SDK raises derives from `PurseError`; the tree::
 
 Status errors carry the parsed problem+json body, the request id, the idempotency key, the method
 and the URL (query string removed), never a credential.
+
+Every error a call raises says, on `PurseError` itself, which `idempotency_key` the call sent (or
+generated) and whether the operation `may_have_been_applied`: retrying with `err.idempotency_key`
+is always safe. Every error pickles with its attributes (Celery, multiprocessing).
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "DecodeError",
@@ -46,10 +55,13 @@ __all__ = [
     "IdempotencyConflictError",
     "InternalServerError",
     "NotFoundError",
+    "OutcomeUnknownError",
+    "OutcomeUnknownTimeoutError",
     "PermissionDeniedError",
     "Problem",
     "PurseError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "SignatureVerificationError",
     "UnprocessableEntityError",
     "ValidationError",
@@ -63,8 +75,28 @@ WRITE_CONFLICT_TYPE = "urn:eu.purse:write-conflict"
 REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id", "request-id", "x-amzn-requestid")
 
 
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    # Keyword-only constructors can't be replayed by pickle's default (cls(*args)): rebuild
+    # the instance without calling __init__, then restore every attribute.
+    error = cls.__new__(cls, *args)
+    BaseException.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
+
 class PurseError(Exception):
-    """Base class of every error raised by the Purse SDK."""
+    """Base class of every error raised by the Purse SDK.
+
+    `idempotency_key`: the key the failed call sent or generated (None for calls without one).
+    `may_have_been_applied`: False only when the operation certainly did not happen; True when
+    it may have (or did); None when the error is not about a request (settings, webhooks).
+    """
+
+    idempotency_key: str | None = None
+    may_have_been_applied: bool | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
 class ConfigurationError(PurseError, ValueError):
@@ -80,6 +112,10 @@ class ValidationError(PurseError, ValueError):
         self.value = value
 
 
+class ClientClosedError(PurseError):
+    """The client was closed before or while this call ran; create a new client."""
+
+
 class DecodeError(PurseError):
     """A response body could not be decoded into the SDK's models."""
 
@@ -87,6 +123,10 @@ class DecodeError(PurseError):
         super().__init__(message)
         self.path = path
         self.body = body
+
+
+class ResponseTooLargeError(DecodeError):
+    """A body exceeded the size cap (`max_response_size`) or the JSON nesting cap."""
 
 
 class SignatureVerificationError(PurseError):
@@ -116,6 +156,9 @@ class APIConnectionError(PurseError):
         #: False only when the request certainly never reached the server (connection refused,
         #: DNS failure): the one case where even a POST without an idempotency key may be retried.
         self.request_sent = request_sent
+        self.may_have_been_applied = request_sent
+        #: How many attempts the SDK made before giving up with this error (1 = no retry).
+        self.attempts = 1
 
 
 class APITimeoutError(APIConnectionError):
@@ -130,6 +173,40 @@ class APITimeoutError(APIConnectionError):
         idempotency_key: str | None = None,
     ) -> None:
         super().__init__(message, method=method, url=url, idempotency_key=idempotency_key)
+
+
+class OutcomeUnknownError(APIConnectionError):
+    """A payment or client-session creation may have reached Purse, and the SDK did not re-send
+    it: Purse does not document deduplicating creations by idempotency key, and a second
+    payment would be a second authorization on the shopper's card.
+
+    Find out first (retrieve the payment or session, your webhook, or Purse support with
+    `idempotency_key`, `amount` and `order_reference`); re-send with the same key only once you
+    know the first did not happen, or once Purse confirmed it deduplicates (then set
+    `AsyncPurse(idempotent_creates=True)` and the SDK re-sends by itself).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        idempotency_key: str | None = None,
+        resource: str = "payment",
+        amount: int | None = None,
+        currency: str | None = None,
+        order_reference: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url, idempotency_key=idempotency_key)
+        self.resource = resource
+        self.amount = amount
+        self.currency = currency
+        self.order_reference = order_reference
+
+
+class OutcomeUnknownTimeoutError(OutcomeUnknownError, APITimeoutError):
+    """`OutcomeUnknownError` after a timeout: `except APITimeoutError` handlers still see it."""
 
 
 @attrs.frozen
@@ -185,6 +262,7 @@ class APIStatusError(PurseError):
         self.request_id = request_id
         self.idempotency_key = idempotency_key
         self.retry_after = retry_after
+        self.may_have_been_applied = status_may_have_applied(status, problem)
 
     # Shortcuts to the problem fields users reach for most.
     @property
@@ -256,6 +334,18 @@ _STATUS_CLASSES: Mapping[int, type[APIStatusError]] = {
     422: UnprocessableEntityError,
     429: RateLimitError,
 }
+
+
+#: Answers that say the request was not processed (throttled or not read in time).
+NOT_PROCESSED_STATUSES = frozenset({408, 429})
+
+
+def status_may_have_applied(status: int, problem: Problem) -> bool:
+    """May a request answered with `status` have been applied? A 5xx may hide an applied
+    operation; a write-conflict says an earlier request with the key was; other 4xx refuse."""
+    if status >= 500:
+        return True
+    return status == 409 and problem.type == WRITE_CONFLICT_TYPE
 
 
 def error_class_for(status: int, problem: Problem) -> type[APIStatusError]:
