@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
@@ -15,6 +14,7 @@ import attrs
 
 from ._config import Settings
 from ._errors import DecodeError
+from ._json import loads
 
 __all__ = ["AccessToken", "MemoryTokenStore", "TokenManager", "TokenStore", "is_token_fresh"]
 
@@ -161,11 +161,14 @@ class TokenManager:
 
     def _parse(self, body: bytes, url: str) -> AccessToken:
         try:
-            data = json.loads(body)
+            data = loads(body, what=f"the token endpoint {url}'s answer")
+        except DecodeError:
+            data = None
+        try:
             value = data["access_token"]
             expires_in = data.get("expires_in", 3600)
             token_type = data.get("token_type", "Bearer")
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (KeyError, TypeError, AttributeError):
             raise DecodeError(
                 f"the token endpoint {url} answered without a readable access_token",
                 path="$.access_token",

@@ -13,6 +13,7 @@ from typing import Any
 from ._auth import TokenManager, TokenStore
 from ._config import RetryPolicy, Settings
 from ._errors import APITimeoutError
+from ._json import DEFAULT_MAX_RESPONSE_SIZE
 from ._requester import Requester
 from ._transport import Transport
 from ._version import __version__
@@ -36,6 +37,11 @@ class AsyncPurse:
     or "production"; `base_url` overrides it (e.g. the embedded sandbox). `timeout` bounds each
     attempt, `deadline` a whole call with its retries; `max_retries` retries connection errors,
     timeouts, 408, 429 and 5xx with exponential backoff, honouring Retry-After.
+
+    Payment and client-session creation are re-sent only when they certainly did not reach
+    Purse (`OutcomeUnknownError` otherwise) unless `idempotent_creates=True` (see
+    docs/reliability.md). Answers larger than `max_response_size` bytes are refused while
+    read. `http://` to a host other than this machine needs `allow_insecure_http=True`.
     """
 
     client_sessions: AsyncClientSessions
@@ -62,6 +68,9 @@ class AsyncPurse:
         token_store: TokenStore | None = None,
         max_connections: int = 100,
         default_headers: Mapping[str, str] | None = None,
+        idempotent_creates: bool = False,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        allow_insecure_http: bool = False,
     ) -> None:
         self._settings = Settings.build(
             client_id=client_id,
@@ -77,10 +86,14 @@ class AsyncPurse:
             retry=retry_policy,
             max_connections=max_connections,
             default_headers=default_headers,
+            idempotent_creates=idempotent_creates,
+            max_response_size=max_response_size,
+            allow_insecure_http=allow_insecure_http,
         )
         self._transport = Transport(
             max_connections=self._settings.max_connections,
             user_agent=f"purse-python/{__version__}",
+            max_response_size=self._settings.max_response_size,
         )
         self._tokens = TokenManager(self._settings, store=token_store)
         requester = Requester(self._settings, self._transport, self._tokens)

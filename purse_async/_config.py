@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -12,7 +13,9 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, ValidationError
+from ._headers import check_headers
+from ._json import DEFAULT_MAX_RESPONSE_SIZE
 
 __all__ = ["ENVIRONMENTS", "RetryPolicy", "Settings"]
 
@@ -53,12 +56,30 @@ class RetryPolicy:
             raise ConfigurationError(f"deadline must be > 0 or None, got {self.deadline!r}")
 
 
-def _check_url(name: str, value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+def is_loopback(host: str | None) -> bool:
+    """Is `host` this machine (where cleartext HTTP exposes nothing on a network)?"""
+    if not host:
+        return False
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_url(name: str, value: str, *, allow_insecure_http: bool) -> str:
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigurationError(f"{name} must be an absolute http(s) URL, got {value!r}")
     if parts.query or parts.fragment:
         raise ConfigurationError(f"{name} must not carry a query or fragment, got {value!r}")
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
+        # The client secret (token request) and bearer tokens would cross the network in clear.
+        raise ConfigurationError(
+            f"{name} {value!r} is cleartext http:// to a host that is not this machine: use "
+            f"https://, or pass allow_insecure_http=True if this is deliberate (a test proxy)"
+        )
     return value.rstrip("/")
 
 
@@ -80,6 +101,10 @@ class Settings:
     max_connections: int = 100
     user_agent: str | None = None
     default_headers: Mapping[str, str] = attrs.field(factory=dict)
+    #: Purse deduplicates payment and client-session creation by idempotency key (not
+    #: documented; see docs/reliability.md): if True, an ambiguous creation is re-sent.
+    idempotent_creates: bool = False
+    max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE
 
     def __repr__(self) -> str:
         # Only what is safe to print: ids and URLs, never the secret or the api key.
@@ -107,6 +132,9 @@ class Settings:
         token_refresh_margin: float = 60.0,
         max_connections: int = 100,
         default_headers: Mapping[str, str] | None = None,
+        idempotent_creates: bool = False,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        allow_insecure_http: bool = False,
     ) -> Settings:
         for name, value in (
             ("client_id", client_id),
@@ -129,8 +157,13 @@ class Settings:
                 )
             base_url = ENVIRONMENTS[env]
             environment = env
-        base = _check_url("base_url", base_url)
-        tok = _check_url("token_url", token_url) if token_url else f"{base}/oauth/token"
+        insecure = allow_insecure_http
+        base = _check_url("base_url", base_url, allow_insecure_http=insecure)
+        tok = (
+            _check_url("token_url", token_url, allow_insecure_http=insecure)
+            if token_url
+            else f"{base}/oauth/token"
+        )
         if not isinstance(timeout, (int, float)) or timeout <= 0:
             raise ConfigurationError(f"timeout must be a number > 0, got {timeout!r}")
         if not isinstance(max_connections, int) or max_connections < 1:
@@ -141,6 +174,23 @@ class Settings:
             raise ConfigurationError(
                 f"token_refresh_margin must be >= 0, got {token_refresh_margin!r}"
             )
+        if (
+            isinstance(max_response_size, bool)
+            or not isinstance(max_response_size, int)
+            or max_response_size < 1024
+        ):
+            raise ConfigurationError(
+                f"max_response_size must be an int >= 1024 (bytes), got {max_response_size!r}"
+            )
+        if not isinstance(idempotent_creates, bool):
+            raise ConfigurationError(
+                f"idempotent_creates must be True or False, got {idempotent_creates!r}"
+            )
+        headers = dict(default_headers or {})
+        try:
+            check_headers(headers, "default_headers")
+        except ValidationError as exc:
+            raise ConfigurationError(str(exc)) from None
         policy = retry or RetryPolicy(max_retries=max_retries, deadline=deadline)
         return cls(
             client_id=client_id,
@@ -154,7 +204,9 @@ class Settings:
             retry=policy,
             token_refresh_margin=float(token_refresh_margin),
             max_connections=max_connections,
-            default_headers=dict(default_headers or {}),
+            default_headers=headers,
+            idempotent_creates=idempotent_creates,
+            max_response_size=max_response_size,
         )
 
     @staticmethod

@@ -373,7 +373,7 @@ def parse_problem(body: bytes | str | None, status: int) -> Problem:
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # hostile nesting included: the text is the detail
         return Problem(status=status, detail=text[:500], raw=text[:500])
     if not isinstance(data, Mapping):
         return Problem(status=status, detail=text[:500], raw=data)

@@ -1,4 +1,5 @@
-"""The request loop: headers, bearer token, attempts, 401 refresh, retries under one key.
+"""The request loop: headers, bearer token, attempts, 401 refresh, retries under one key, and
+the rule that every error of a keyed call carries its key and whether it may have been applied.
 
 Every decision is delegated to pure functions (`_retry`, `_auth.is_token_fresh`, `_errors`).
 """
@@ -8,34 +9,59 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import json.scanner
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from ._auth import AccessToken, TokenManager
 from ._config import Settings
+from ._converter import structure
 from ._errors import (
     REQUEST_ID_HEADERS,
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
+    ClientClosedError,
     ConfigurationError,
-    DecodeError,
     PurseError,
     make_status_error,
 )
+from ._headers import check_headers
+from ._json import loads
 from ._logging import logger
 from ._retry import backoff_delay, fits_deadline, parse_retry_after, should_retry
 from ._transport import HTTPResponse, Transport
 
-__all__ = ["Requester"]
+__all__ = ["Requester", "tag_error"]
 
-# typeshed declares the scanner's context as a scanner; at run time it is the decoder.
-_scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(
-    json.JSONDecoder()  # type: ignore[arg-type]
-)
+T = TypeVar("T")
+
+
+def tag_error(
+    error: BaseException, idempotency_key: str | None, may_have_been_applied: bool
+) -> BaseException:
+    """Stamp the call's key and outcome on whatever it raises (a PurseError, or a caller's
+    CancelledError / KeyboardInterrupt passing through): retrying with the key is always safe."""
+    if idempotency_key is not None:
+        error.idempotency_key = idempotency_key  # type: ignore[attr-defined]
+        error.may_have_been_applied = may_have_been_applied  # type: ignore[attr-defined]
+    elif isinstance(error, PurseError) and error.may_have_been_applied is None:
+        error.may_have_been_applied = may_have_been_applied
+    return error
+
+
+class _CallState:
+    """What one call has done so far: may any attempt have been applied server-side?"""
+
+    __slots__ = ("in_flight", "maybe_applied")
+
+    def __init__(self) -> None:
+        self.maybe_applied = False
+        self.in_flight = False
+
+    def outcome(self) -> bool:
+        return self.maybe_applied or self.in_flight
 
 
 def _request_id(headers: Mapping[str, str]) -> str | None:
@@ -57,8 +83,10 @@ def _check_options(
         isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0
     ):
         raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
-    if extra_headers is not None and not isinstance(extra_headers, Mapping):
-        raise ConfigurationError(f"extra_headers must be a mapping, got {extra_headers!r}")
+    if extra_headers is not None:
+        if not isinstance(extra_headers, Mapping):
+            raise ConfigurationError(f"extra_headers must be a mapping, got {extra_headers!r}")
+        check_headers(extra_headers, "extra_headers")
 
 
 class Requester:
@@ -95,37 +123,60 @@ class Requester:
         timeout: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        deduplicated: bool = True,
     ) -> Any:
         """Send one API call, retrying as the policy allows; return the decoded 2xx JSON body.
 
         `timeout` bounds the whole call (every attempt and wait); without it the client's
         `deadline` does, and each attempt is also bounded by the client's `timeout`.
+        `deduplicated=False` says the server may not deduplicate `idempotency_key` (creations):
+        the request is then re-sent only when it certainly was not processed.
+        Whatever it raises carries `idempotency_key` and `may_have_been_applied`.
         """
-        if timeout is not None or max_retries is not None or extra_headers is not None:
-            _check_options(timeout, max_retries, extra_headers)
-        headers = dict(self._base_headers)
-        data: bytes | None = None
-        if body is not None:
-            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-            headers["Content-Type"] = "application/json"
-        if idempotency_key is not None:
-            headers["x-idempotency-key"] = idempotency_key
-        if extra_headers:
-            headers.update(extra_headers)
-        url = self._settings.base_url + path
-        resp = await self._exchange(
-            method,
-            url,
-            path,
-            headers=headers,
-            data=data,
-            idempotency_key=idempotency_key,
-            repeatable=idempotency_key is not None,
-            authenticated=True,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return self._decode(resp.body, method, url)
+        state = _CallState()
+        try:
+            if timeout is not None or max_retries is not None or extra_headers is not None:
+                _check_options(timeout, max_retries, extra_headers)
+            headers = dict(self._base_headers)
+            data: bytes | None = None
+            if body is not None:
+                data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+                headers["Content-Type"] = "application/json"
+            if idempotency_key is not None:
+                headers["x-idempotency-key"] = idempotency_key
+            if extra_headers:
+                headers.update(extra_headers)
+            url = self._settings.base_url + path
+            resp = await self._exchange(
+                method,
+                url,
+                path,
+                headers=headers,
+                data=data,
+                idempotency_key=idempotency_key,
+                repeatable=idempotency_key is not None and deduplicated,
+                authenticated=True,
+                timeout=timeout,
+                max_retries=max_retries,
+                state=state,
+            )
+            if not resp.body:
+                return None
+            return loads(resp.body, what=f"the answer to {method} {url}")
+        except BaseException as exc:
+            # Cancellation and Ctrl-C pass through unchanged, stamped like our own errors.
+            tag_error(exc, idempotency_key, state.outcome())
+            raise
+
+    async def request_as(self, cls: type[T], method: str, path: str, **kwargs: Any) -> T:
+        """`request`, decoded into `cls`: a decode failure carries the key like any error
+        (the operation was applied; only its answer is unreadable)."""
+        data = await self.request(method, path, **kwargs)
+        try:
+            return structure(data, cls)
+        except PurseError as exc:
+            tag_error(exc, kwargs.get("idempotency_key"), True)
+            raise
 
     async def fetch_token(self) -> bytes:
         """POST the client-credentials grant to the token URL; the raw 2xx body.
@@ -178,9 +229,12 @@ class Requester:
         authenticated: bool,
         timeout: float | None = None,
         max_retries: int | None = None,
+        state: _CallState | None = None,
     ) -> HTTPResponse:
         """The attempt loop shared by API calls and token requests: the 2xx answer, or the
         last error (with its attempt count) once the retry policy says stop."""
+        if state is None:
+            state = _CallState()
         policy = self._settings.retry
         limit = policy.max_retries if max_retries is None else max_retries
         budget = timeout if timeout is not None else policy.deadline
@@ -199,11 +253,15 @@ class Requester:
             if deadline_at is not None:
                 remaining = deadline_at - self._clock()
                 if remaining <= 0:
-                    raise APITimeoutError(
-                        f"{method} {shown}: deadline of {budget:.3g}s exhausted",
-                        method=method,
-                        url=url,
-                        idempotency_key=idempotency_key,
+                    raise self._finish(
+                        APITimeoutError(
+                            f"{method} {shown}: deadline of {budget:.3g}s exhausted",
+                            method=method,
+                            url=url,
+                            idempotency_key=idempotency_key,
+                        ),
+                        attempts - 1,
+                        state,
                     )
                 if remaining < attempt_timeout:
                     # Only a deadline closer than the per-attempt timeout shortens it (keeping the
@@ -213,6 +271,7 @@ class Requester:
             sent_at = self._clock() if debug else 0.0
             error: PurseError
             retry_after: float | None = None
+            state.in_flight = True
             try:
                 resp = await self._transport.send(
                     method,
@@ -222,8 +281,13 @@ class Requester:
                     timeout=attempt_timeout,
                     idempotency_key=idempotency_key,
                 )
+            except (ClientClosedError, ConfigurationError):
+                state.in_flight = False  # refused before anything was sent
+                raise
             except APIConnectionError as exc:
                 error = exc
+                state.in_flight = False
+                state.maybe_applied = state.maybe_applied or exc.request_sent
                 if debug:
                     logger.debug("%s %s failed (attempt %d): %s", method, shown, attempts, exc)
             else:
@@ -240,6 +304,7 @@ class Requester:
                     )
                 if 200 <= status < 300:
                     return resp
+                state.in_flight = False
                 retry_after = parse_retry_after(
                     resp.headers, now=time.time(), cap=policy.max_retry_after
                 )
@@ -252,6 +317,7 @@ class Requester:
                     idempotency_key=idempotency_key,
                     retry_after=retry_after,
                 )
+                state.maybe_applied = state.maybe_applied or bool(error.may_have_been_applied)
                 if status == 401 and token is not None:
                     # The token may have been revoked or expired early: drop it, fetch a new one
                     # and try once more. This retry is free: the request was never processed.
@@ -266,10 +332,10 @@ class Requester:
                 retries_done=retries,
                 max_retries=limit,
             ):
-                raise self._finish(error, attempts)
+                raise self._finish(error, attempts, state)
             delay = backoff_delay(retries, policy, retry_after=retry_after)
             if not fits_deadline(delay, now=self._clock(), deadline_at=deadline_at):
-                raise self._finish(error, attempts)
+                raise self._finish(error, attempts, state)
             logger.info(
                 "retrying %s %s in %.2fs (retry %d of %d) after: %s",
                 method,
@@ -291,29 +357,10 @@ class Requester:
         return header
 
     @staticmethod
-    def _finish(error: PurseError, attempts: int) -> PurseError:
-        if isinstance(error, APIStatusError):
+    def _finish(error: PurseError, attempts: int, state: _CallState) -> PurseError:
+        if isinstance(error, (APIStatusError, APIConnectionError)):
             error.attempts = attempts
+        # What the call as a whole may have done: an earlier attempt may have been applied
+        # even when the last one certainly was not.
+        error.may_have_been_applied = state.maybe_applied or bool(error.may_have_been_applied)
         return error
-
-    @staticmethod
-    def _decode(body: bytes, method: str, url: str) -> Any:
-        if not body:
-            return None
-        try:
-            text = body.decode()
-            # json.loads adds an encoding sniff and two Python-level wrappers to the C scanner;
-            # anything unusual (leading blanks, another encoding, bad JSON) takes that path.
-            value, end = _scan(text, 0)
-            if end == len(text):
-                return value
-        except (ValueError, StopIteration):
-            pass
-        try:
-            return json.loads(body)
-        except ValueError as exc:
-            raise DecodeError(
-                f"{method} {url}: the response body is not JSON ({exc})",
-                path="$",
-                body=body[:500],
-            ) from None

@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable, Mapping
 
 from ._config import RetryPolicy
-from ._errors import APIConnectionError, APIStatusError, PurseError
+from ._errors import NOT_PROCESSED_STATUSES, APIConnectionError, APIStatusError, PurseError
 
 __all__ = [
     "RETRYABLE_STATUSES",
@@ -41,9 +41,9 @@ def should_retry(
 ) -> bool:
     """Should the request that just failed with `error` be attempted again?
 
-    A POST without an idempotency key is retried only when the server certainly did not act on
-    it: the connection was never opened, or it was rejected with 429 before processing. Anything
-    else could charge twice.
+    A POST without an idempotency key (or whose key the server may not deduplicate) is retried
+    only when the server certainly did not act on it: the connection was never opened, or it was
+    turned away with 408 or 429 before processing. Anything else could charge twice.
     """
     if retries_done >= max_retries:
         return False
@@ -53,7 +53,7 @@ def should_retry(
     if isinstance(error, APIStatusError):
         if not is_retryable_status(error.status):
             return False
-        return repeatable or error.status == 429
+        return repeatable or error.status in NOT_PROCESSED_STATUSES
     return False
 
 

@@ -11,7 +11,15 @@ import aiohttp
 import attrs
 
 from . import _watchdog
-from ._errors import APIConnectionError, APITimeoutError, ConfigurationError
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ClientClosedError,
+    ConfigurationError,
+    PurseError,
+    ResponseTooLargeError,
+)
+from ._json import DEFAULT_MAX_RESPONSE_SIZE
 
 __all__ = ["HTTPResponse", "Transport"]
 
@@ -50,6 +58,22 @@ class _Connector(aiohttp.TCPConnector):
         return protocol
 
 
+#: Header values never repeated in an error message, whatever a dependency put in its own.
+_SECRET_HEADERS = ("authorization", "x-api-key", "proxy-authorization")
+
+
+def _describe(exc: BaseException, headers: Mapping[str, str]) -> str:
+    """`Type: message` of a dependency's exception, with every credential we sent removed."""
+    text = f"{type(exc).__name__}: {exc}"
+    for name, value in headers.items():
+        if name.lower() in _SECRET_HEADERS and value:
+            text = text.replace(value, "***")
+            credential = value.partition(" ")[2]
+            if credential:
+                text = text.replace(credential, "***")
+    return text[:300]
+
+
 @attrs.define(slots=True)
 class HTTPResponse:
     """What one attempt brought back: status, headers (case-insensitive) and the raw body."""
@@ -66,8 +90,15 @@ class Transport:
     is refused with a clear error instead (the sync facade gives each client its own loop).
     """
 
-    def __init__(self, *, max_connections: int = 100, user_agent: str) -> None:
+    def __init__(
+        self,
+        *,
+        max_connections: int = 100,
+        user_agent: str,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+    ) -> None:
         self._max_connections = max_connections
+        self._max_response_size = max_response_size
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -81,7 +112,7 @@ class Transport:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise ConfigurationError("this Purse client is closed; create a new one")
+            raise ClientClosedError("this Purse client is closed; create a new one")
         loop = asyncio.get_running_loop()
         session = self._session
         if session is None:
@@ -142,6 +173,7 @@ class Transport:
             aiohttp_timeout = _NO_TIMEOUT
         else:
             aiohttp_timeout = self._timeout(timeout)
+        error: PurseError
         try:
             async with session.request(
                 method,
@@ -151,7 +183,11 @@ class Transport:
                 timeout=aiohttp_timeout,
                 allow_redirects=False,
             ) as resp:
-                body = await resp.read()
+                length = resp.content_length
+                if length is not None and length <= self._max_response_size:
+                    body = await resp.read()
+                else:
+                    body = await self._read_capped(resp, method, shown)
                 return HTTPResponse(status=resp.status, headers=resp.headers, body=body)
         except asyncio.CancelledError:
             # Ours if the deadline passed, unless the caller cancelled too: theirs always wins.
@@ -160,36 +196,79 @@ class Transport:
                 and watchdog is not None
                 and watchdog.cancelled_by_us(task, cancelling)
             ):
-                raise self._timed_out(method, shown, timeout, idempotency_key) from None
-            raise
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise self._timed_out(method, shown, timeout, idempotency_key) from exc
-        except aiohttp.ClientConnectorError as exc:
+                error = self._timed_out(method, shown, timeout, idempotency_key)
+            else:
+                raise
+        except Exception as exc:
+            if isinstance(exc, PurseError):
+                raise
+            error = self._map_failure(exc, method, shown, timeout, idempotency_key, headers)
+        finally:
+            if task is not None and watchdog is not None:
+                watchdog.release(task)
+        # Raised outside the handler on purpose: aiohttp's exceptions hold the request (its
+        # headers: api key, bearer token, Basic credentials), and an exception raised inside an
+        # `except` block keeps the one handled as `__context__` for anyone to print.
+        raise error
+
+    async def _read_capped(self, resp: aiohttp.ClientResponse, method: str, shown: str) -> bytes:
+        """The body, refused as soon as it passes the size cap (before it is all in memory)."""
+        cap = self._max_response_size
+        length = resp.content_length
+        if length is None or length <= cap:
+            chunks: list[bytes] = []
+            size = 0
+            while chunk := await resp.content.readany():
+                size += len(chunk)
+                if size > cap:
+                    break
+                chunks.append(chunk)
+            else:
+                return b"".join(chunks)
+        resp.close()  # the rest is never read: the connection can't be reused
+        raise ResponseTooLargeError(
+            f"{method} {shown}: the answer is larger than max_response_size ({cap} bytes)",
+            path="$",
+        )
+
+    @classmethod
+    def _map_failure(
+        cls,
+        exc: Exception,
+        method: str,
+        shown: str,
+        timeout: float,
+        idempotency_key: str | None,
+        headers: Mapping[str, str],
+    ) -> APIConnectionError:
+        """The one table from a failed attempt to the SDK's error (see `_describe`)."""
+        if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+            return cls._timed_out(method, shown, timeout, idempotency_key)
+        if isinstance(exc, aiohttp.ClientConnectorError):
             # The TCP/TLS connection could not be opened: the request never left this machine.
-            raise APIConnectionError(
-                f"{method} {shown}: cannot connect ({exc.os_error.strerror or exc})",
+            reason = exc.os_error.strerror or _describe(exc, headers)
+            return APIConnectionError(
+                f"{method} {shown}: cannot connect ({reason})",
                 method=method,
                 url=shown,
                 idempotency_key=idempotency_key,
                 request_sent=False,
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise APIConnectionError(
-                f"{method} {shown}: connection failed ({type(exc).__name__}: {exc})",
+            )
+        if isinstance(exc, (aiohttp.ClientError, OSError)):
+            return APIConnectionError(
+                f"{method} {shown}: connection failed ({_describe(exc, headers)})",
                 method=method,
                 url=shown,
                 idempotency_key=idempotency_key,
-            ) from exc
-        except OSError as exc:
-            raise APIConnectionError(
-                f"{method} {shown}: connection failed ({exc})",
-                method=method,
-                url=shown,
-                idempotency_key=idempotency_key,
-            ) from exc
-        finally:
-            if task is not None and watchdog is not None:
-                watchdog.release(task)
+            )
+        # Anything else from inside aiohttp (a ValueError on a malformed answer, ...) is a
+        # failed attempt too, never a raw exception of a dependency.
+        return APIConnectionError(
+            f"{method} {shown}: the answer could not be read ({_describe(exc, headers)})",
+            method=method,
+            url=shown,
+            idempotency_key=idempotency_key,
+        )
 
     @staticmethod
     def _timed_out(

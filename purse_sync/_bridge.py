@@ -113,7 +113,7 @@ def refuse_green_threads() -> None:
 class _Call:
     """One call in flight: the waiter lock, the task (once started) and the outcome."""
 
-    __slots__ = ("cancelled", "done", "error", "result", "task")
+    __slots__ = ("cancelled", "done", "ended_with", "error", "result", "task")
 
     def __init__(self) -> None:
         self.done = threading.Lock()
@@ -122,6 +122,17 @@ class _Call:
         self.task: asyncio.Future[Any] | None = None
         self.result: Any = None
         self.error: BaseException | None = None
+        self.ended_with: BaseException | None = None  # the task's CancelledError, if cancelled
+
+
+def _copy_outcome(source: BaseException | None, target: BaseException) -> None:
+    """Give `target` the idempotency key and outcome a cancelled call stamped on `source`."""
+    key = getattr(source, "idempotency_key", None)
+    if key is not None and getattr(target, "idempotency_key", None) is None:
+        target.idempotency_key = key  # type: ignore[attr-defined]
+        target.may_have_been_applied = getattr(  # type: ignore[attr-defined]
+            source, "may_have_been_applied", True
+        )
 
 
 async def _value(factory: Callable[[], T]) -> T:
@@ -174,6 +185,13 @@ class Bridge:
     def _finish(call: _Call, task: asyncio.Future[Any]) -> None:
         if task.cancelled():
             call.error = APITimeoutError("the call was cancelled")
+            try:
+                task.result()
+            except asyncio.CancelledError as exc:
+                # The CancelledError the call raised, with its stamps (asyncio hands the
+                # task's own exception back; if that ever changes, only the stamps are lost).
+                call.ended_with = exc
+            _copy_outcome(call.ended_with, call.error)
         else:
             call.error = task.exception()
             if call.error is None:
@@ -211,9 +229,12 @@ class Bridge:
         try:
             if not self._wait(call, None if timeout is None else timeout + TIMEOUT_GRACE):
                 raise APITimeoutError(f"the call did not finish within {timeout:.3g}s")
-        except BaseException:
-            # Ctrl-C or the timeout above: the work on the loop must stop too.
+        except BaseException as exc:
+            # Ctrl-C or the timeout above: the work on the loop must stop too, and what the
+            # call had stamped on its own ending (its idempotency key, whether it may have
+            # been applied) goes with the interruption.
             self._cancel(call)
+            _copy_outcome(call.ended_with or call.error, exc)
             raise
         if call.error is not None:
             raise _trim(call.error)

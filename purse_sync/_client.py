@@ -29,6 +29,11 @@ class Purse(SyncClient):
     or "production"; `base_url` overrides it (e.g. the embedded sandbox). `timeout` bounds each
     attempt, `deadline` a whole call with its retries; `max_retries` retries connection errors,
     timeouts, 408, 429 and 5xx with exponential backoff, honouring Retry-After.
+
+    Payment and client-session creation are re-sent only when they certainly did not reach
+    Purse (`OutcomeUnknownError` otherwise) unless `idempotent_creates=True` (see
+    docs/reliability.md). Answers larger than `max_response_size` bytes are refused while
+    read. `http://` to a host other than this machine needs `allow_insecure_http=True`.
     """
 
     client_sessions: ClientSessions
@@ -55,6 +60,9 @@ class Purse(SyncClient):
         token_store: TokenStore | None = None,
         max_connections: int = 100,
         default_headers: Mapping[str, str] | None = None,
+        idempotent_creates: bool = False,
+        max_response_size: int = 4194304,
+        allow_insecure_http: bool = False,
     ) -> None:
         super().__init__(
             client_id=client_id,
@@ -71,6 +79,9 @@ class Purse(SyncClient):
             token_store=token_store,
             max_connections=max_connections,
             default_headers=default_headers,
+            idempotent_creates=idempotent_creates,
+            max_response_size=max_response_size,
+            allow_insecure_http=allow_insecure_http,
         )
         self.client_sessions = ClientSessions(self)
         self.eligible_solutions = EligibleSolutions(self)

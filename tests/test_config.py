@@ -21,9 +21,46 @@ def test_environments_and_base_url() -> None:
     prod = pa.AsyncPurse(**CREDS, environment="production").settings
     assert prod.base_url == "https://api.purse-live.com"
     assert prod.token_url == "https://api.purse-live.com/oauth/token"
-    custom = pa.AsyncPurse(**CREDS, base_url="http://127.0.0.1:9/", token_url="http://a/tok")
+    custom = pa.AsyncPurse(**CREDS, base_url="http://127.0.0.1:9/", token_url="https://a/tok")
     assert custom.settings.base_url == "http://127.0.0.1:9"
-    assert custom.settings.token_url == "http://a/tok"
+    assert custom.settings.token_url == "https://a/tok"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"environment": "production", "base_url": "http://api.purse-live.com"}, "base_url"),
+        ({"base_url": "http://10.0.0.5:8080"}, "base_url"),
+        ({"base_url": "https://api.example", "token_url": "http://auth.example/t"}, "token_url"),
+    ],
+)
+def test_cleartext_http_to_another_host_is_refused(kwargs: dict[str, str], field: str) -> None:
+    # The client secret and bearer tokens would cross the network in clear.
+    with pytest.raises(pa.ConfigurationError, match=f"{field}.*cleartext"):
+        pa.AsyncPurse(**CREDS, **kwargs)
+    allowed = pa.AsyncPurse(**CREDS, **kwargs, allow_insecure_http=True)
+    assert allowed.settings.base_url.startswith("http")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "[::1]", "localhost"])
+def test_cleartext_http_to_this_machine_is_allowed(host: str) -> None:
+    purse = pa.AsyncPurse(**CREDS, base_url=f"http://{host}:8080")
+    assert purse.settings.token_url == f"http://{host}:8080/oauth/token"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"default_headers": {"x-tenant": "a\r\nx-evil: 1"}}, "control characters"),
+        ({"default_headers": {"bad name": "v"}}, "invalid header name"),
+        ({"default_headers": {"X-Idempotency-Key": "k"}}, "set by the SDK"),
+        ({"max_response_size": 10}, "max_response_size"),
+        ({"idempotent_creates": "yes"}, "idempotent_creates"),
+    ],
+)
+def test_bad_client_options_are_named(kwargs: dict[str, object], fragment: str) -> None:
+    with pytest.raises(pa.ConfigurationError, match=fragment):
+        pa.AsyncPurse(**CREDS, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,9 @@ PAYMENT_URL = f"{BASE}/payment/v2/payments/pay-1"
 @pytest.fixture
 async def purse(mocked: aioresponses) -> AsyncIterator[pa.AsyncPurse]:
     mocked.post(f"{BASE}/oauth/token", payload=TOKEN)
-    async with pa.AsyncPurse(client_id="c", client_secret="s", api_key="k", base_url=BASE) as p:
+    async with pa.AsyncPurse(
+        client_id="c", client_secret="s", api_key="k", base_url=BASE, allow_insecure_http=True
+    ) as p:
         p._requester._sleep = _no_sleep
         yield p
 

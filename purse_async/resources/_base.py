@@ -57,8 +57,13 @@ def check_amount(field: str, value: object, *, allow_zero: bool) -> int:
     return value
 
 
+_CURRENCY = re.compile(r"[A-Z]{3}")
+# Keys travel as a header value: visible ASCII and inner spaces only (no CR/LF injection).
+_KEY = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
+
+
 def check_currency(value: object) -> str:
-    if not isinstance(value, str) or len(value) != 3 or not value.isascii() or not value.isupper():
+    if not isinstance(value, str) or _CURRENCY.fullmatch(value) is None:
         raise ValidationError(
             f"currency must be an ISO 4217 code such as 'EUR', got {value!r}",
             field="currency",
@@ -70,9 +75,10 @@ def check_currency(value: object) -> str:
 def check_idempotency_key(value: object) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not value.strip() or len(value) > 255:
+    if not isinstance(value, str) or len(value) > 255 or _KEY.fullmatch(value) is None:
         raise ValidationError(
-            f"idempotency_key must be a non-empty string of at most 255 characters, got {value!r}",
+            "idempotency_key must be 1 to 255 printable ASCII characters (no control "
+            f"characters, no surrounding spaces), got {value!r}",
             field="idempotency_key",
             value=value,
         )

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._errors import ValidationError
+from .._errors import APIConnectionError, IdempotencyConflictError, PurseError, ValidationError
+from .._requester import tag_error
 from ..models import (
     Customer,
     Order,
@@ -26,6 +27,7 @@ from ._base import (
     check_idempotency_key,
     check_object,
 )
+from ._outcomes import differences, mismatch_error, outcome_unknown
 
 __all__ = ["AsyncClientSessions"]
 
@@ -96,16 +98,53 @@ class AsyncClientSessions(AsyncAPIResource):
             },
             extra_body,
         )
-        result = await self._requester.request(
-            "POST",
-            f"{API_PREFIX}/client-sessions",
-            body=body,
-            idempotency_key=check_idempotency_key(idempotency_key),
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
+        key = check_idempotency_key(idempotency_key)
+        order_reference = body["order"].get("reference")
+        creates_deduplicated = self._settings.idempotent_creates
+        try:
+            return await self._requester.request_as(
+                ClientSession,
+                "POST",
+                f"{API_PREFIX}/client-sessions",
+                body=body,
+                idempotency_key=key,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                deduplicated=creates_deduplicated,
+            )
+        except IdempotencyConflictError as exc:
+            conflict = exc
+        except APIConnectionError as exc:
+            if key is None or creates_deduplicated or not exc.may_have_been_applied:
+                raise
+            raise outcome_unknown(
+                exc,
+                resource="client session",
+                amount=amount,
+                currency=currency,
+                order_reference=order_reference,
+            ) from None
+        assert key is not None  # a write-conflict answers only a keyed request
+        try:
+            if not conflict.resource_id:
+                raise conflict
+            session = await self.retrieve(
+                conflict.resource_id, timeout=timeout, extra_headers=extra_headers
+            )
+        except PurseError as exc:
+            raise tag_error(exc, key, True) from None
+        diffs = differences(
+            {"amount": amount, "currency": currency, "order_reference": order_reference},
+            {
+                "amount": session.amount,
+                "currency": session.currency,
+                "order_reference": session.order.reference if session.order else None,
+            },
         )
-        return self._decode(result, ClientSession)
+        if diffs:
+            raise mismatch_error(conflict, key, "client session", diffs)
+        return session
 
     async def retrieve(
         self,

@@ -10,8 +10,9 @@ from typing import Any
 
 import attrs
 
-from .._errors import IdempotencyConflictError
+from .._errors import APIConnectionError, IdempotencyConflictError, PurseError
 from .._logging import logger
+from .._requester import tag_error
 from ..models import Browser, Customer, Order, Priority, SplitItem, Webhook
 from ..models.operation import Operation
 from ..models.payment import Payment
@@ -27,6 +28,7 @@ from ._base import (
     check_object,
     key_or_new,
 )
+from ._outcomes import differences, mismatch_error, outcome_unknown
 
 __all__ = ["AsyncPayments"]
 
@@ -77,8 +79,15 @@ class AsyncPayments(AsyncAPIResource):
             },
             extra_body,
         )
+        asked: dict[str, Any] = {
+            "amount": amount,
+            "currency": currency,
+            "order_reference": (body.get("order") or {}).get("reference"),
+        }
+        creates_deduplicated = self._settings.idempotent_creates
         try:
-            result = await self._requester.request(
+            return await self._requester.request_as(
+                Payment,
                 "POST",
                 f"{API_PREFIX}/payments",
                 body=body,
@@ -86,16 +95,43 @@ class AsyncPayments(AsyncAPIResource):
                 timeout=timeout,
                 max_retries=max_retries,
                 extra_headers=extra_headers,
+                deduplicated=creates_deduplicated,
             )
         except IdempotencyConflictError as exc:
-            if not exc.resource_id or (exc.attempts <= 1 and idempotency_key is None):
+            conflict = exc
+        except APIConnectionError as exc:
+            if creates_deduplicated or not exc.may_have_been_applied:
                 raise
-            # An earlier attempt with this key created the payment: return that one.
-            logger.info("payment creation replayed (key %s): payment %s", key, exc.resource_id)
-            return await self.retrieve(
-                exc.resource_id, timeout=timeout, extra_headers=extra_headers
+            # Not re-sent: without documented deduplication a second attempt could be a second
+            # authorization on the shopper's card.
+            raise outcome_unknown(
+                exc,
+                resource="payment",
+                amount=amount,
+                currency=currency,
+                order_reference=asked["order_reference"],
+            ) from None
+        # Some request with this key created a payment: return it only if it is the one asked.
+        try:
+            if not conflict.resource_id:
+                raise conflict
+            payment = await self.retrieve(
+                conflict.resource_id, timeout=timeout, extra_headers=extra_headers
             )
-        return self._decode(result, Payment)
+            found = {
+                "amount": payment.amount,
+                "currency": payment.currency,
+                "order_reference": payment.order_reference
+                or (payment.order.reference if payment.order is not None else None),
+            }
+        except PurseError as exc:
+            # The key did make a payment; this error must still hand it over.
+            raise tag_error(exc, key, True) from None
+        diffs = differences(asked, found)
+        if diffs:
+            raise mismatch_error(conflict, key, "payment", diffs)
+        logger.info("payment creation replayed (key %s): payment %s", key, payment.id)
+        return payment
 
     async def retrieve(
         self,
@@ -212,7 +248,6 @@ class AsyncPayments(AsyncAPIResource):
         path = f"{API_PREFIX}/payments/{check_id('payment_id', payment_id)}/{kind}"
         if amount is not None:
             check_amount("amount", amount, allow_zero=False)
-        caller_key = idempotency_key is not None
         # Chosen once, before the first attempt: every retry must present the same key.
         key = key_or_new(idempotency_key)
         body = build_body(
@@ -223,7 +258,8 @@ class AsyncPayments(AsyncAPIResource):
             None,
         )
         try:
-            result = await self._requester.request(
+            operation = await self._requester.request_as(
+                Operation,
                 "POST",
                 path,
                 body=body,
@@ -233,14 +269,12 @@ class AsyncPayments(AsyncAPIResource):
                 extra_headers=extra_headers,
             )
         except IdempotencyConflictError as exc:
-            # Replayed by our own retry, or by a caller retrying with their key: the operation
-            # exists already. A fresh key of ours that conflicts on attempt 1 is a real error.
-            if exc.attempts <= 1 and not caller_key:
-                raise
+            # The key was used already: by an earlier attempt of this call (whose answer was
+            # lost), or by the caller's earlier call with their key. Return that operation if
+            # it is what this call asked for.
             return await self._resolve_replay(
                 kind, payment_id, amount, key, exc, timeout, extra_headers
             )
-        operation = self._decode(result, Operation)
         return attrs.evolve(operation, idempotency_key=key)
 
     async def _resolve_replay(
@@ -253,14 +287,22 @@ class AsyncPayments(AsyncAPIResource):
         timeout: float | None,
         extra_headers: Mapping[str, str] | None,
     ) -> Operation:
-        if not conflict.resource_id:
-            raise conflict
-        payment = await self.retrieve(payment_id, timeout=timeout, extra_headers=extra_headers)
-        operations: Sequence[Operation] = getattr(payment, kind)
-        existing = next((op for op in operations if op.id == conflict.resource_id), None)
-        if existing is None or (amount is not None and existing.amount != amount):
-            # Not the operation we asked for: never pretend it succeeded.
-            raise conflict
+        try:
+            if not conflict.resource_id:
+                raise conflict
+            payment = await self.retrieve(payment_id, timeout=timeout, extra_headers=extra_headers)
+            operations: Sequence[Operation] = getattr(payment, kind)
+            existing = next((op for op in operations if op.id == conflict.resource_id), None)
+            if existing is None:
+                # Not (yet) among this payment's operations: never pretend it succeeded.
+                raise conflict
+        except PurseError as exc:
+            # Whatever failed, an operation with this key exists: the key is the one to retry
+            # with, and the error says so.
+            raise tag_error(exc, key, True) from None
+        diffs = differences({"amount": amount}, {"amount": existing.amount})
+        if diffs:
+            raise mismatch_error(conflict, key, kind[:-1], diffs)
         logger.info(
             "%s on payment %s replayed (key %s): existing operation %s",
             kind[:-1],

@@ -1,0 +1,79 @@
+"""Bounded JSON parsing: the size and nesting caps every body the SDK parses goes through
+(API answers, token answers, error bodies, webhook deliveries), each breach a typed error."""
+
+from __future__ import annotations
+
+import json
+import json.scanner
+import re
+from collections.abc import Callable
+from typing import Any
+
+from ._errors import DecodeError, ResponseTooLargeError
+
+__all__ = ["DEFAULT_MAX_RESPONSE_SIZE", "MAX_DEPTH", "check_depth", "loads"]
+
+#: Purse's deepest documented answer nests about 8 levels; 64 leaves room for any `extra`
+#: member while staying far below the interpreter's recursion limit (hostile bodies nest
+#: thousands deep to make parsers raise RecursionError).
+MAX_DEPTH = 64
+
+#: A GetPayment is a few KiB; a body past this is not an answer Purse sends.
+DEFAULT_MAX_RESPONSE_SIZE = 4 * 1024 * 1024
+
+# typeshed declares the scanner's context as a scanner; at run time it is the decoder.
+_scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(
+    json.JSONDecoder()  # type: ignore[arg-type]
+)
+
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def check_depth(body: bytes, max_depth: int = MAX_DEPTH) -> None:
+    """Raise `ResponseTooLargeError` if `body` (JSON text) nests deeper than `max_depth`.
+
+    Bodies with no more brackets than `max_depth` cannot nest deeper: two C-level counts decide
+    the common case. Otherwise strings are removed and innermost pairs peeled off, one level
+    per pass, all in C.
+    """
+    if body.count(b"{") + body.count(b"[") <= max_depth:
+        return
+    brackets = _STRINGS.sub(b"", body).translate(None, _NOT_BRACKETS)
+    for _ in range(max_depth):
+        peeled = brackets.replace(b"{}", b"").replace(b"[]", b"")
+        if peeled == brackets:
+            return  # nothing nested left (or unbalanced: the parser will say so)
+        brackets = peeled
+        if not brackets:
+            return
+    if brackets.replace(b"{}", b"").replace(b"[]", b"") != brackets:
+        raise ResponseTooLargeError(
+            f"the JSON body nests deeper than {max_depth} levels", path="$", body=body[:200]
+        )
+
+
+def loads(body: bytes, *, what: str, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse JSON `body` within the nesting cap; `what` names it in errors ("GET /x answer").
+
+    Raises `ResponseTooLargeError` for nesting past the cap and `DecodeError` for anything that
+    is not JSON, never RecursionError or UnicodeDecodeError.
+    """
+    check_depth(body, max_depth)
+    try:
+        text = body.decode()
+        # json.loads adds an encoding sniff and two Python-level wrappers to the C scanner;
+        # anything unusual (leading blanks, another encoding, bad JSON) takes that path.
+        value, end = _scan(text, 0)
+        if end == len(text):
+            return value
+    except (ValueError, StopIteration, RecursionError):
+        pass
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ResponseTooLargeError(
+            f"{what}: the JSON body nests too deep to parse", path="$", body=body[:200]
+        ) from None
+    except ValueError as exc:
+        raise DecodeError(f"{what} is not JSON ({exc})", path="$", body=body[:500]) from None
