@@ -7,7 +7,7 @@ algorithms are refused before any key is touched.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
@@ -18,6 +18,7 @@ from ._errors import SignatureVerificationError
 __all__ = [
     "ALLOWED_ALGORITHMS",
     "REDIRECTION_PARAM",
+    "SigningKey",
     "extract_token",
     "read_header",
     "rsa_keys_by_kid",
@@ -67,34 +68,58 @@ def read_header(token: str) -> tuple[str, str | None]:
     return alg, kid
 
 
-def rsa_keys_by_kid(jwks: Mapping[str, Any]) -> dict[str | None, Any]:
-    """Parse a JWKS document into RSA public keys by kid (non-RSA keys are ignored)."""
+class SigningKey(NamedTuple):
+    """An RSA public key from the JWKS and the `alg` its JWK publishes (None when it has none)."""
+
+    key: Any
+    alg: str | None
+
+
+def rsa_keys_by_kid(jwks: Mapping[str, Any]) -> dict[str | None, SigningKey]:
+    """Parse a JWKS document into RSA public keys by kid, each with its JWK's `alg`.
+
+    Non-RSA keys, keys not for signatures and malformed keys (an `alg` that is not a string
+    included) are ignored.
+    """
     keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
     if not isinstance(keys, Sequence):
         raise SignatureVerificationError("the signing JWKS has no 'keys' list")
-    found: dict[str | None, Any] = {}
+    found: dict[str | None, SigningKey] = {}
     for jwk in keys:
         if not isinstance(jwk, Mapping) or jwk.get("kty") != "RSA":
             continue
         if jwk.get("use") not in (None, "sig"):
             continue
+        alg = jwk.get("alg")
+        if alg is not None and not isinstance(alg, str):
+            continue
         try:
             key = RSAAlgorithm.from_jwk(dict(jwk))
         except (jwt.PyJWTError, ValueError, TypeError, KeyError):
             continue
-        found[jwk.get("kid")] = key
+        found[jwk.get("kid")] = SigningKey(key, alg)
     return found
 
 
 def verify_token(
     token: str,
-    key: Any,
+    key: SigningKey | Any,
     alg: str,
     *,
     leeway: float = 30.0,
     required_claims: Sequence[str] = ("client_session_id",),
 ) -> dict[str, Any]:
-    """Verify the signature and `exp`/`nbf` (when present) and return the claims."""
+    """Verify the signature and `exp`/`nbf` (when present) and return the claims.
+
+    `alg` is the token header's algorithm; a `SigningKey` whose JWK publishes an `alg` is used
+    only for that algorithm (RFC 7517 §4.4): an RS256 key never verifies a PS256 signature.
+    """
+    if isinstance(key, SigningKey):
+        if key.alg is not None and key.alg != alg:
+            raise SignatureVerificationError(
+                f"the token is signed with {alg} but its key is published for {key.alg}"
+            )
+        key = key.key
     try:
         claims: dict[str, Any] = jwt.decode(
             token,

@@ -56,6 +56,11 @@ async def test_webhooks_follow_the_amounts_and_verify(
         assert versions == sorted(versions) and versions[0] < versions[1]
 
         body, headers = received[0]
+        # During a secret rotation the endpoint accepts the old and the new secret.
+        for secrets in (["retired-secret", SECRET], (SECRET, "next-secret")):
+            assert purse.webhooks.parse(body, headers=headers, secret=secrets) == payments[0]
+        with pytest.raises(pa.SignatureVerificationError):
+            purse.webhooks.parse(body, headers=headers, secret=["retired-secret", "next-secret"])
         with pytest.raises(pa.SignatureVerificationError):
             purse.webhooks.parse(body, headers=headers, secret="another-secret")
         with pytest.raises(pa.SignatureVerificationError):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import jwt
@@ -15,7 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 import purse_async as pa
-from purse_async._jws import extract_token, read_header
+import purse_sync
+from purse_async._jws import SigningKey, extract_token, read_header, rsa_keys_by_kid, verify_token
+from purse_async.resources._redirections import JWKS_MAX_AGE, _KeyCache
 from tests._scripted import ScriptedServer, reply
 
 JWKS_PATH = "/payment/v2/signing-jwks"
@@ -29,9 +32,9 @@ CLAIMS = {
 }
 
 
-def jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
+def jwk(key: rsa.RSAPrivateKey, kid: str, alg: str | None = "RS256") -> dict[str, Any]:
     data = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
-    return {**data, "kid": kid, "alg": "RS256", "use": "sig"}
+    return {**data, "kid": kid, "use": "sig", **({"alg": alg} if alg else {})}
 
 
 def sign(
@@ -155,8 +158,8 @@ async def test_unknown_kid_refetches_at_most_once_per_interval(
         await purse.redirections.verify(sign(kid="unknown"))
     with pytest.raises(pa.SignatureVerificationError, match="kid"):
         await purse.redirections.verify(sign(kid="unknown"))
-    # First fetch, then no refetch: the interval since it has not passed.
-    assert len(server.of(JWKS_PATH)) == 1
+    # The cold fetch, one refetch for the unknown kid, then none: the interval has not passed.
+    assert len(server.of(JWKS_PATH)) == 2
 
 
 async def test_rotated_key_is_picked_up(server: ScriptedServer) -> None:
@@ -179,4 +182,191 @@ async def test_concurrent_unknown_kid_fetches_once(server: ScriptedServer) -> No
     ) as purse:
         results = await asyncio.gather(*(purse.redirections.verify(sign()) for _ in range(50)))
     assert len(results) == 50
+    assert len(server.of(JWKS_PATH)) == 1
+
+
+# --- the JWKS cache: pure, with a fake clock and a fake fetch ---------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Jwks:
+    """A fetch that serves the current key set and counts its calls."""
+
+    def __init__(self, *kids: str) -> None:
+        self.kids = list(kids)
+        self.calls = 0
+
+    async def __call__(self) -> Any:
+        self.calls += 1
+        await asyncio.sleep(0)  # let concurrent callers pile up on the lock
+        return {"keys": [jwk(KEY, kid) for kid in self.kids]}
+
+
+async def test_a_key_rotated_in_right_after_the_cold_load_is_fetched() -> None:
+    clock, fetch = Clock(), Jwks("k1")
+    cache = _KeyCache(30.0, clock)
+    await cache.key_for("k1", fetch)  # cold load
+    fetch.kids.append("k2")
+    clock.now += 1
+    assert await cache.key_for("k2", fetch) is not None  # the first unknown-kid refetch
+    assert fetch.calls == 2
+
+
+async def test_unknown_kid_refetches_are_throttled_from_the_first_one() -> None:
+    clock, fetch = Clock(), Jwks("k1")
+    cache = _KeyCache(30.0, clock)
+    await cache.key_for("k1", fetch)
+    clock.now += 5
+    with pytest.raises(pa.SignatureVerificationError, match="'k2'"):
+        await cache.key_for("k2", fetch)  # refetched: still unknown
+    assert fetch.calls == 2
+    fetch.kids.append("k2")
+    clock.now += 29
+    with pytest.raises(pa.SignatureVerificationError, match="'k2'"):
+        await cache.key_for("k2", fetch)  # 29 s after the last unknown-kid refetch
+    assert fetch.calls == 2
+    clock.now += 1
+    assert await cache.key_for("k2", fetch) is not None
+    assert fetch.calls == 3
+
+
+async def test_a_max_age_refetch_is_always_allowed_and_starts_no_throttle_window() -> None:
+    clock, fetch = Clock(), Jwks("k1")
+    cache = _KeyCache(30.0, clock)
+    await cache.key_for("k1", fetch)
+    clock.now += JWKS_MAX_AGE
+    await cache.key_for("k1", fetch)  # stale: refetched although the kid is known
+    assert fetch.calls == 2
+    fetch.kids.append("k2")
+    clock.now += 1
+    assert await cache.key_for("k2", fetch) is not None  # not throttled by the stale refetch
+    assert fetch.calls == 3
+
+
+async def test_a_max_age_refetch_is_allowed_within_the_unknown_kid_interval() -> None:
+    clock, fetch = Clock(), Jwks("k1")
+    cache = _KeyCache(2 * JWKS_MAX_AGE, clock)  # an interval longer than the max age
+    await cache.key_for("k1", fetch)
+    clock.now += 10
+    with pytest.raises(pa.SignatureVerificationError):
+        await cache.key_for("k2", fetch)
+    assert fetch.calls == 2
+    fetch.kids = ["k2"]
+    clock.now += JWKS_MAX_AGE
+    assert await cache.key_for("k2", fetch) is not None  # stale keys are always refetched
+    assert fetch.calls == 3
+    with pytest.raises(pa.SignatureVerificationError):
+        await cache.key_for("k3", fetch)  # but unknown kids stay throttled
+    assert fetch.calls == 3
+
+
+async def test_concurrent_callers_share_the_fetch_they_waited_for() -> None:
+    clock, fetch = Clock(), Jwks("k1")
+    cache = _KeyCache(30.0, clock)
+    # Cold, with a kid the JWKS doesn't have: one fetch, not one more for the waiters.
+    results = await asyncio.gather(
+        *(cache.key_for("nope", fetch) for _ in range(20)), return_exceptions=True
+    )
+    assert all(isinstance(r, pa.SignatureVerificationError) for r in results)
+    assert fetch.calls == 1
+    clock.now += 1
+    fetch.kids.append("k2")
+    keys = await asyncio.gather(*(cache.key_for("k2", fetch) for _ in range(20)))
+    assert len({id(k) for k in keys}) == 1
+    assert fetch.calls == 2
+
+
+# --- a published alg binds the key -----------------------------------------------------------
+
+
+def test_a_jwk_alg_is_kept_beside_its_key() -> None:
+    keys = rsa_keys_by_kid(
+        {"keys": [jwk(KEY, "a"), jwk(KEY, "b", alg=None), jwk(KEY, "c", alg="PS256")]}
+    )
+    assert {kid: k.alg for kid, k in keys.items()} == {"a": "RS256", "b": None, "c": "PS256"}
+    assert all(isinstance(k, SigningKey) for k in keys.values())
+    # A JWK whose alg is not even a string is malformed: skipped like any other.
+    assert rsa_keys_by_kid({"keys": [{**jwk(KEY, "d"), "alg": 256}]}) == {}
+
+
+def test_a_token_alg_other_than_the_published_one_is_refused() -> None:
+    keys = rsa_keys_by_kid({"keys": [jwk(KEY, "k1")]})
+    token = sign(alg="PS256")
+    with pytest.raises(pa.SignatureVerificationError, match="PS256") as info:
+        verify_token(token, keys["k1"], "PS256")
+    assert "RS256" in str(info.value)
+    assert verify_token(sign(), keys["k1"], "RS256")["payment_id"] == "pay-1"
+
+
+@pytest.mark.parametrize("alg", ["PS256", "RS384"])
+def test_a_jwk_without_alg_or_with_the_same_accepts_it(alg: str) -> None:
+    token = sign(alg=alg)
+    for published in (None, alg):
+        keys = rsa_keys_by_kid({"keys": [jwk(KEY, "k1", alg=published)]})
+        assert verify_token(token, keys["k1"], alg)["payment_id"] == "pay-1"
+
+
+# --- the same through the client, on both faces ----------------------------------------------
+
+Verify = Callable[[str], Awaitable[pa.RedirectionResult]]
+
+
+@pytest.fixture(params=["async", "sync"])
+async def verify(request: pytest.FixtureRequest, server: ScriptedServer) -> AsyncIterator[Verify]:
+    """`purse.redirections.verify` of a client of `server`, async or blocking (run in a worker
+    thread so that the scripted server keeps serving on this loop)."""
+    kwargs: dict[str, Any] = {
+        "client_id": "c",
+        "client_secret": "s",
+        "api_key": "k",
+        "base_url": server.base_url,
+    }
+    if request.param == "async":
+        async with pa.AsyncPurse(**kwargs) as client:
+            yield client.redirections.verify
+    else:
+        sync = await asyncio.to_thread(purse_sync.Purse, **kwargs)
+        try:
+
+            async def verify_sync(token: str) -> pa.RedirectionResult:
+                return await asyncio.to_thread(sync.redirections.verify, token)
+
+            yield verify_sync
+        finally:
+            await asyncio.to_thread(sync.close)
+
+
+async def test_a_key_rotated_right_after_the_first_fetch_verifies(
+    verify: Verify, server: ScriptedServer
+) -> None:
+    await verify(sign())
+    server.routes[JWKS_PATH] = reply(200, {"keys": [jwk(KEY, "k1"), jwk(OTHER_KEY, "k2")]})
+    result = await verify(sign(key=OTHER_KEY, kid="k2"))
+    assert result.payment_id == "pay-1"
+    assert len(server.of(JWKS_PATH)) == 2
+    # A second rotation within the interval waits for it.
+    server.routes[JWKS_PATH] = reply(200, {"keys": [jwk(KEY, "k3")]})
+    with pytest.raises(pa.SignatureVerificationError, match="'k3'"):
+        await verify(sign(kid="k3"))
+    assert len(server.of(JWKS_PATH)) == 2
+
+
+async def test_a_signature_in_another_alg_than_the_jwk_publishes_is_refused(
+    verify: Verify, server: ScriptedServer
+) -> None:
+    # The same RSA key under two kids, its JWKs published for RS256 and PS256.
+    server.routes[JWKS_PATH] = reply(200, {"keys": [jwk(KEY, "k1"), jwk(KEY, "ps", "PS256")]})
+    with pytest.raises(pa.SignatureVerificationError, match=r"PS256.*RS256"):
+        await verify(sign(alg="PS256"))
+    with pytest.raises(pa.SignatureVerificationError, match=r"RS256.*PS256"):
+        await verify(sign(kid="ps"))
+    assert (await verify(sign())).payment_id == "pay-1"
+    assert (await verify(sign(alg="PS256", kid="ps"))).payment_id == "pay-1"
     assert len(server.of(JWKS_PATH)) == 1

@@ -10,7 +10,7 @@ from typing import Any
 
 from .._converter import structure
 from .._errors import SignatureVerificationError
-from .._jws import extract_token, read_header, rsa_keys_by_kid, verify_token
+from .._jws import SigningKey, extract_token, read_header, rsa_keys_by_kid, verify_token
 from .._logging import logger
 from .._requester import Requester
 from ..models.jwks import JsonWebKeySet
@@ -47,50 +47,71 @@ class AsyncSigningKeys(AsyncAPIResource):
 
 
 class _KeyCache:
-    """RSA keys by kid; refetched on an unknown kid at most once per interval, one at a time."""
+    """RSA keys by kid, fetched one fetch at a time.
+
+    The keys are fetched on first use and again once older than `JWKS_MAX_AGE` (both always
+    allowed). A kid missing from fresh keys (a key rotated in since) triggers a refetch; those
+    refetches, and only those, are throttled to one per `min_interval`: the first one after
+    the cold load is always allowed, whenever it comes.
+    """
 
     def __init__(self, min_interval: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._keys: dict[str | None, Any] = {}
+        self._keys: dict[str | None, SigningKey] = {}
         self._fetched_at: float | None = None
+        #: When the last refetch caused by an unknown kid started (None: none yet).
+        self._unknown_kid_fetched_at: float | None = None
+        #: Bumped by every completed fetch: a waiter on the lock uses the fetch it waited for.
+        self._generation = 0
         self._min_interval = min_interval
         self._clock = clock
         self._lock: asyncio.Lock | None = None
         self.fetches = 0
 
-    def _lookup(self, kid: str | None) -> Any:
+    def _lookup(self, kid: str | None) -> SigningKey | None:
         if kid is None and len(self._keys) == 1:
             return next(iter(self._keys.values()))
         return self._keys.get(kid)
 
-    def _may_fetch(self, now: float) -> bool:
-        return self._fetched_at is None or now - self._fetched_at >= self._min_interval
+    def _fresh(self, now: float) -> bool:
+        return self._fetched_at is not None and now - self._fetched_at < JWKS_MAX_AGE
 
-    async def key_for(self, kid: str | None, fetch: Callable[[], Any]) -> Any:
-        now = self._clock()
-        stale = self._fetched_at is None or now - self._fetched_at >= JWKS_MAX_AGE
-        key = None if stale else self._lookup(kid)
+    def _may_refetch_for_unknown_kid(self, now: float) -> bool:
+        last = self._unknown_kid_fetched_at
+        return last is None or now - last >= self._min_interval
+
+    async def key_for(self, kid: str | None, fetch: Callable[[], Any]) -> SigningKey:
+        key = self._lookup(kid) if self._fresh(self._clock()) else None
         if key is not None:
             return key
+        generation = self._generation
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            key = self._lookup(kid)
             now = self._clock()
-            fresh = self._fetched_at is not None and now - self._fetched_at < JWKS_MAX_AGE
-            if key is not None and fresh:
-                return key
-            if self._may_fetch(now):
-                jwks = await fetch()
-                self.fetches += 1
-                self._keys = rsa_keys_by_kid(jwks)
-                self._fetched_at = self._clock()
-                logger.debug("fetched signing JWKS: kids %s", sorted(map(str, self._keys)))
-                key = self._lookup(kid)
+            if not self._fresh(now):
+                # Cold or past max age: always fetched, and not counted by the throttle.
+                await self._fetch(fetch)
+            elif self._lookup(kid) is None and self._generation == generation:
+                # Fresh keys without this kid, and no fetch completed while this call waited.
+                if self._may_refetch_for_unknown_kid(now):
+                    self._unknown_kid_fetched_at = now
+                    await self._fetch(fetch)
+                else:
+                    logger.debug("unknown kid %r: JWKS refetch throttled", kid)
+            key = self._lookup(kid)
         if key is None:
             raise SignatureVerificationError(
                 f"no signing key with kid {kid!r} in the published JWKS"
             )
         return key
+
+    async def _fetch(self, fetch: Callable[[], Any]) -> None:
+        jwks = await fetch()
+        self.fetches += 1
+        self._keys = rsa_keys_by_kid(jwks)
+        self._fetched_at = self._clock()
+        self._generation += 1
+        logger.debug("fetched signing JWKS: kids %s", sorted(map(str, self._keys)))
 
 
 class AsyncRedirections(AsyncAPIResource):

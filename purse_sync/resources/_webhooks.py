@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from purse_async import Payment
 from purse_sync._base import SyncClient
@@ -23,21 +23,40 @@ class Webhooks:
         body: bytes | str,
         *,
         headers: Mapping[str, str] | None = None,
-        secret: str | None = None,
+        secret: str | Sequence[str] | None = None,
+        max_size: int = 4194304,
     ) -> Payment:
         """Decode a webhook body into a `Payment`.
 
         With `secret`, the `x-purse-signature` header must hold the HMAC-SHA256 of the raw
-        body (`SignatureVerificationError` otherwise). Pass the raw bytes, not re-encoded JSON.
-        """
-        return self._root._current().webhooks.parse(body, headers=headers, secret=secret)
+        body (`SignatureVerificationError` otherwise); during a secret rotation pass every
+        secret still in use (a list): a signature matching any of them is accepted. Pass the
+        raw bytes, not re-encoded JSON.
 
-    def verify_signature(self, body: bytes, signature: str | None, *, secret: str) -> None:
-        """Check an `x-purse-signature` header against the raw body, in constant time."""
+        A body larger than `max_size` bytes, nested too deep, not JSON or not a JSON object
+        raises `WebhookError`; a payment whose members have the wrong types, `DecodeError`.
+        """
+        return self._root._current().webhooks.parse(
+            body, headers=headers, secret=secret, max_size=max_size
+        )
+
+    def verify_signature(
+        self, body: bytes, signature: str | None, *, secret: str | Sequence[str]
+    ) -> None:
+        """Check an `x-purse-signature` header against the raw body, in constant time.
+
+        `secret` is one secret or, during a rotation, a sequence of them: the signature is
+        accepted if it matches any (each is compared, whichever matches).
+        """
         return self._root._current().webhooks.verify_signature(body, signature, secret=secret)
 
     def is_trusted_source(self, remote_ip: str, *, allowlist: Iterable[str] | None = None) -> bool:
         """Does a delivery from `remote_ip` come from Purse? Uses the documented addresses of
         this client's environment unless `allowlist` is given (a custom base URL has none).
+
+        An IPv4-mapped IPv6 address (`::ffff:1.2.3.4`, how dual-stack servers see IPv4 peers)
+        counts as its IPv4 address. `remote_ip` that is not an IP address string raises
+        `WebhookError`; an allowlist entry that is not an address or network,
+        `ConfigurationError`.
         """
         return self._root._current().webhooks.is_trusted_source(remote_ip, allowlist=allowlist)
