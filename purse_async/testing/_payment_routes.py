@@ -111,11 +111,11 @@ def payment_routes(prefix: str) -> list[web.RouteDef]:
         body = await read_json(request)
         # No await from here on: the key check and the creation are atomic on the loop.
         key = request.headers.get("x-idempotency-key") or None
-        if key is not None and ("payments", key) in state.idempotency:
-            return write_conflict(request.path, state.idempotency[("payments", key)])
+        first = state.replay_of("payments", key)
+        if first is not None:
+            return write_conflict(request.path, first)
         payment = create_payment(state, body)
-        if key is not None:
-            state.idempotency[("payments", key)] = payment["id"]
+        state.record_creation("payments", payment["id"], key)
         complete_authorization(state, payment)
         return web.json_response(payment, status=201)
 

@@ -27,7 +27,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "purse_sandbox(**kwargs): Sandbox options for the purse_sandbox fixture "
-        "(token_lifetime, session_ttl, webhook_secret, pending_delay)",
+        "(token_lifetime, session_ttl, webhook_secret, pending_delay, deduplicate_creates)",
     )
 
 

@@ -20,7 +20,7 @@ from ._payment_routes import payment_routes
 from ._payments import settle
 from ._problems import problem_middleware
 from ._sessions import session_routes, submit_session
-from ._state import STATE, Credentials, LedgerEntry, SandboxState, Stats
+from ._state import STATE, CreationKind, Credentials, LedgerEntry, SandboxState, Stats
 from ._webhooks import WebhookDelivery, WebhookDispatcher
 
 if TYPE_CHECKING:
@@ -44,6 +44,15 @@ class Sandbox:
     session lifetime; `webhook_secret` makes webhooks carry `x-purse-signature`;
     `pending_delay` settles PENDING authorizations (card 4000000000000077) as AUTHORIZED after
     that many seconds (None: only `settle_pending()` does).
+
+    Idempotency keys: captures, refunds and voids are always deduplicated by
+    `x-idempotency-key` (documented by Purse): a key used before answers `409` problem+json
+    `urn:eu.purse:write-conflict` with `resource_id` = the operation made first. Payment and
+    client-session creation, which Purse does not document, do the same while
+    `deduplicate_creates` is True (the default; also an attribute to change later); when False
+    they ignore the key and every request creates anew, as a server without deduplication would.
+    `created(kind, idempotency_key=..., order_reference=...)` lists what was created, to prove
+    "one payment for this order" or "this key made two sessions".
     """
 
     def __init__(
@@ -55,11 +64,13 @@ class Sandbox:
         session_ttl: float = 1800.0,
         webhook_secret: str | None = None,
         pending_delay: float | None = None,
+        deduplicate_creates: bool = True,
     ) -> None:
         self.host = host
         self.port = port
         self.pending_delay = pending_delay
         self.state = SandboxState(token_lifetime=token_lifetime, session_ttl=session_ttl)
+        self.state.deduplicate_creates = deduplicate_creates
         self.state.listeners.append(self._on_payment_change)
         self.faults = FaultInjector()
         self._webhooks = WebhookDispatcher(webhook_secret)
@@ -83,6 +94,17 @@ class Sandbox:
     @property
     def webhook_deliveries(self) -> list[WebhookDelivery]:
         return self._webhooks.deliveries
+
+    @property
+    def deduplicate_creates(self) -> bool:
+        """Whether a payment or client-session creation with an `x-idempotency-key` used
+        before answers the 409 replay (True) or creates again (False). Keys seen while False
+        are not remembered."""
+        return self.state.deduplicate_creates
+
+    @deduplicate_creates.setter
+    def deduplicate_creates(self, value: bool) -> None:
+        self.state.deduplicate_creates = bool(value)
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `AsyncPurse` / `purse_sync.Purse` pointed at this sandbox."""
@@ -163,6 +185,20 @@ class Sandbox:
     def ledger(self, payment_id: str) -> list[LedgerEntry]:
         """Every operation applied to the payment, in order: proof nothing ran twice."""
         return list(self.state.ledger.get(payment_id, []))
+
+    def created(
+        self,
+        kind: CreationKind,
+        *,
+        idempotency_key: str | None = None,
+        order_reference: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Copies of the "payments" or "client_sessions" created so far, oldest first (as
+        `payment()` / `session()` show them), only those whose creating request carried
+        `idempotency_key` and whose `order.reference` is `order_reference` when given. Payments
+        include those made by paying a session (their request had no key)."""
+        found = self.state.created(kind, key=idempotency_key, order_reference=order_reference)
+        return [self.state.snapshot(resource) for resource in found]
 
     def payment(self, payment_id: str) -> dict[str, Any]:
         """A copy of the payment JSON as the sandbox holds it (`KeyError` if unknown)."""

@@ -1,5 +1,5 @@
-"""Client sessions: create / get / abort routes, and the shopper's side (submit through the PSPs,
-abort by the customer) ending in the signed redirection URL."""
+"""Client sessions: create (with idempotency replays) / get / abort routes, and the shopper's side
+(submit through the PSPs, abort by the customer) ending in the signed redirection URL."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from . import _psp
 from ._jws import sign_redirection
 from ._operations import complete_authorization
 from ._payments import build_payment
-from ._problems import ApiProblem, read_json
+from ._problems import ApiProblem, read_json, write_conflict
 from ._state import STATE, SandboxState, new_id
 from ._validation import validate_request
 
@@ -129,7 +129,14 @@ def _session_or_404(state: SandboxState, request: web.Request) -> JSON:
 def session_routes(prefix: str) -> list[web.RouteDef]:
     async def create(request: web.Request) -> web.StreamResponse:
         state = request.app[STATE]
-        session = create_session(state, await read_json(request))
+        body = await read_json(request)
+        # No await from here on: the key check and the creation are atomic on the loop.
+        key = request.headers.get("x-idempotency-key") or None
+        first = state.replay_of("client_sessions", key)
+        if first is not None:
+            return write_conflict(request.path, first)
+        session = create_session(state, body)
+        state.record_creation("client_sessions", session["id"], key)
         return web.json_response(state.session_view(session), status=201)
 
     async def get(request: web.Request) -> web.StreamResponse:

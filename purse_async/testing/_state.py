@@ -10,7 +10,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 from aiohttp import web
@@ -18,6 +18,7 @@ from aiohttp import web
 __all__ = [
     "STATE",
     "Clock",
+    "CreationKind",
     "Credentials",
     "LedgerEntry",
     "SandboxState",
@@ -26,10 +27,15 @@ __all__ = [
 ]
 
 JSON = dict[str, Any]
+CreationKind = Literal["payments", "client_sessions"]
 
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def _reference(order: Any) -> Any:
+    return order.get("reference") if isinstance(order, dict) else None
 
 
 class Clock:
@@ -105,8 +111,13 @@ class SandboxState:
         # Per payment, per partner transaction: how much was captured / refunded / voided.
         self.books: dict[str, dict[str, dict[str, int]]] = {}
         # (scope, key) -> id of what the first request created; scope is a payment id
-        # for operations and "payments" for payment creation.
+        # for operations, "payments" / "client_sessions" for creations.
         self.idempotency: dict[tuple[str, str], str] = {}
+        # Purse documents no deduplication of creations; False emulates a server without it.
+        self.deduplicate_creates = True
+        # Per created payment or session: the x-idempotency-key its request carried, so tests
+        # can count what one key made (whether or not the server deduplicated it).
+        self.creation_keys: dict[str, str | None] = {}
         self.ledger: dict[str, list[LedgerEntry]] = {}
         # The Sandbox listens here (webhooks, delayed settlements); handlers only announce.
         self.listeners: list[Callable[[JSON], None]] = []
@@ -143,6 +154,40 @@ class SandboxState:
         if payment is not None:
             view["authorization"] = payment["authorization"]
         return view
+
+    # -- creations (payments and client sessions) ---------------------------------------
+    def replay_of(self, kind: CreationKind, key: str | None) -> str | None:
+        """The id an earlier request with `key` created, if creations are deduplicated;
+        None: create anew."""
+        if key is None or not self.deduplicate_creates:
+            return None
+        return self.idempotency.get((kind, key))
+
+    def record_creation(self, kind: CreationKind, resource_id: str, key: str | None) -> None:
+        self.creation_keys[resource_id] = key
+        # A server that does not deduplicate keeps no memory of keys: none is remembered.
+        if key is not None and self.deduplicate_creates:
+            self.idempotency[(kind, key)] = resource_id
+
+    def created(
+        self, kind: CreationKind, *, key: str | None = None, order_reference: str | None = None
+    ) -> list[JSON]:
+        """Payments or sessions (as the API shows them) in creation order, filtered."""
+        if kind not in ("payments", "client_sessions"):
+            raise ValueError(f"kind must be 'payments' or 'client_sessions', not {kind!r}")
+        if kind == "payments":
+            pairs = [(p, p.get("order_reference")) for p in self.payments.values()]
+        else:
+            for session_id in self.sessions:
+                self.session(session_id)  # past its expiry it shows EXPIRED, as a GET would
+            views = [self.session_view(s) for s in self.sessions.values()]
+            pairs = [(v, _reference(v.get("order"))) for v in views]
+        return [
+            resource
+            for resource, reference in pairs
+            if (key is None or self.creation_keys.get(resource["id"]) == key)
+            and (order_reference is None or reference == order_reference)
+        ]
 
     # -- payments ----------------------------------------------------------------------
     def add_payment(self, payment: JSON, source: JSON) -> None:
