@@ -127,7 +127,9 @@ async def test_first_attempt_conflict_with_the_sdks_own_key_resolves_to_the_oper
 async def test_first_attempt_conflict_on_create_resolves_to_the_payment(
     purse: pa.AsyncPurse, server: ScriptedServer
 ) -> None:
-    server.add("/payment/v2/payments", problem(409, "Conflict", **{**CONFLICT, "resource_id": "pay-1"}))
+    server.add(
+        "/payment/v2/payments", problem(409, "Conflict", **{**CONFLICT, "resource_id": "pay-1"})
+    )
     server.add(PAYMENT, reply(200, {**payment_json(), "order": {"reference": "o-1"}}))
     payment = await purse.payments.create(
         amount=12000,
