@@ -1,4 +1,5 @@
-"""Tasks: `nox` runs lint, typecheck and tests (as .ci/run does); also `demo`, `bench`, `django`."""
+"""Tasks: `nox` runs lint, typecheck and tests (as .ci/run does); also `demo`, `bench`, `django`,
+`soak`."""
 
 from __future__ import annotations
 
@@ -30,6 +31,23 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict on both packages."""
     session.install("-e", ".[dev]")
     session.run("mypy", "--strict", "purse_async", "purse_sync", "tests/typing_sync_usage.py")
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """The reliability fault campaign (tests/reliability) at 10x its CI size, table printed."""
+    session.install("-e", ".[dev]")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-s",
+        "-p",
+        "no:cacheprovider",
+        "tests/reliability",
+        *session.posargs,
+        env={"PURSE_SOAK_SCALE": "10"},
+    )
 
 
 @nox.session
