@@ -8,6 +8,7 @@ import asyncio
 import gc
 import inspect
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -197,6 +198,7 @@ def test_configuration_errors_at_construction() -> None:
 # Python 3.12+ warns that forking a process with threads may deadlock the child: the bridge's
 # fork hooks are what make it safe here.
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+@pytest.mark.timeout(60)
 def test_fork_child_gets_its_own_loop_and_parent_keeps_working(
     threaded_sandbox: ThreadedSandbox,
 ) -> None:
@@ -209,6 +211,9 @@ def test_fork_child_gets_its_own_loop_and_parent_keeps_working(
         if pid == 0:  # child
             code = 1
             try:
+                # A hung child would outlive the parent's per-test timeout (alarms are not
+                # inherited) and hold the run's output open: it ends itself instead.
+                signal.alarm(30)
                 os.close(read)
                 got = purse.payments.retrieve(payment.id)
                 os.write(write, f"{got.id} {purse.token_requests}".encode())
