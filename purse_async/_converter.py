@@ -6,87 +6,65 @@ content (unknown members go to `extra`, unknown enum values keep their raw strin
 
 from __future__ import annotations
 
-import re
-import sys
+import typing
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import attrs
 import cattrs
+from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.gen import make_dict_structure_fn, override
 
-from ._decoder import SDK_ONLY_FIELDS, decoder_for
+from ._decoder import FLOAT_MAX, SDK_ONLY_FIELDS, Mismatch, decoder_for, parse_datetime
 from ._errors import DecodeError
 from .models._enums import PurseEnum
 
-__all__ = ["structure", "unstructure"]
+__all__ = ["parse_datetime", "structure", "unstructure"]
 
 T = TypeVar("T")
 
-#: From 3.11 fromisoformat reads every ISO 8601 form Purse sends, in C.
-_NATIVE_ISO = sys.version_info >= (3, 11)
 
-_ISO_DATETIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
-    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
-)
-
-
-def parse_datetime(value: str) -> datetime:
-    """ISO 8601 date-time with `Z` or an offset and 0-9 fraction digits (3.10's fromisoformat
-    cannot read `2025-04-09T12:52:14.28Z`)."""
-    m = _ISO_DATETIME.match(value.strip())
-    if m is None:
-        raise ValueError(f"not an ISO 8601 date-time: {value!r}")
-    year, month, day, hour, minute, second, frac, tz = m.groups()
-    micro = int((frac or "0")[:6].ljust(6, "0"))
-    tzinfo: timezone | None = None
-    if tz in ("Z", "z"):
-        tzinfo = timezone.utc
-    elif tz:
-        sign = 1 if tz[0] == "+" else -1
-        digits = tz[1:].replace(":", "")
-        hours, minutes = int(digits[:2]), int(digits[2:] or 0)
-        tzinfo = timezone(sign * timedelta(hours=hours, minutes=minutes))
-    return datetime(
-        int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, tzinfo
-    )
+def _preview(value: Any) -> str:
+    """The type and a glimpse of a misfit value: bounded, whatever its size or depth (the repr of
+    a long array is slow to make, that of a deeply nested one raises RecursionError)."""
+    kind = type(value).__name__
+    if type(value) is str:
+        return f"{kind} {value[:40]!r}"
+    if type(value) in (float, bool) or (type(value) is int and value.bit_length() <= 64):
+        return f"{kind} {value!r}"
+    return kind
 
 
 def _str(value: Any, _: Any) -> str:
     if type(value) is str:
         return value
-    raise TypeError(f"expected a string, got {type(value).__name__} {value!r:.40}")
+    raise TypeError(f"expected a string, got {_preview(value)}")
 
 
 def _int(value: Any, _: Any) -> int:
     # Amounts are integers in minor units: 12.5 or "1250" is a contract breach, not a value.
     if type(value) is int:
         return value
-    raise TypeError(f"expected an integer, got {type(value).__name__} {value!r:.40}")
+    raise TypeError(f"expected an integer, got {_preview(value)}")
 
 
 def _float(value: Any, _: Any) -> float:
-    if type(value) in (int, float):
+    if type(value) is float or (type(value) is int and -FLOAT_MAX <= value <= FLOAT_MAX):
         return float(value)
-    raise TypeError(f"expected a number, got {type(value).__name__} {value!r:.40}")
+    raise TypeError(f"expected a number, got {_preview(value)}")
 
 
 def _bool(value: Any, _: Any) -> bool:
     if type(value) is bool:
         return value
-    raise TypeError(f"expected a boolean, got {type(value).__name__} {value!r:.40}")
+    raise TypeError(f"expected a boolean, got {_preview(value)}")
 
 
 def _datetime(value: Any, _: Any) -> datetime:
     if type(value) is not str:
         raise TypeError(f"expected an ISO 8601 date-time string, got {type(value).__name__}")
-    if _NATIVE_ISO:
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            pass
+    # The same parser as the fast path's: both accept exactly the same strings.
     return parse_datetime(value)
 
 
@@ -98,15 +76,39 @@ def _date(value: Any, _: Any) -> date:
 
 def _enum(value: Any, cls: type[PurseEnum]) -> PurseEnum:
     if type(value) is not str:
-        raise TypeError(f"expected a string, got {type(value).__name__} {value!r:.40}")
+        raise TypeError(f"expected a string, got {_preview(value)}")
     member = cls._value2member_map_.get(value)
     return member if isinstance(member, PurseEnum) else cls(value)
 
 
 def _mapping(value: Any, _: Any) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
+    # JSON objects are dicts; the fast path keeps the very same one.
+    if type(value) is not dict:
         raise TypeError(f"expected an object, got {type(value).__name__}")
-    return dict(value)
+    return value
+
+
+def _is_homogeneous_tuple(t: Any) -> bool:
+    args = typing.get_args(t)
+    return typing.get_origin(t) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _tuple_hook_factory(conv: cattrs.Converter) -> Callable[[Any], Callable[..., Any]]:
+    """`tuple[X, ...]` from a JSON array only (cattrs' own hook takes any iterable: a string
+    would become a tuple of characters, an object the tuple of its keys)."""
+
+    def factory(t: Any) -> Callable[..., Any]:
+        base = homogenous_tuple_structure_factory(t, conv)
+
+        def structure_tuple(value: Any, _: Any) -> tuple[Any, ...]:
+            if type(value) is not list:
+                raise TypeError(f"expected an array, got {type(value).__name__}")
+            result: tuple[Any, ...] = base(value, t)
+            return result
+
+        return structure_tuple
+
+    return factory
 
 
 def _model_structurer(conv: cattrs.Converter, cls: type[Any]) -> Any:
@@ -119,7 +121,7 @@ def _model_structurer(conv: cattrs.Converter, cls: type[Any]) -> Any:
     name = cls.__name__
 
     def structure_model(obj: Any, _: Any) -> Any:
-        if type(obj) is not dict and not isinstance(obj, Mapping):
+        if type(obj) is not dict:
             raise TypeError(f"expected an object for {name}, got {type(obj).__name__}")
         inst = base(obj, cls)
         # issuperset allocates nothing in the common case where every member is known.
@@ -146,6 +148,7 @@ def _build() -> cattrs.Converter:
     conv.register_structure_hook(datetime, _datetime)
     conv.register_structure_hook(date, _date)
     conv.register_structure_hook_func(lambda t: t == dict[str, Any], _mapping)
+    conv.register_structure_hook_factory(_is_homogeneous_tuple, _tuple_hook_factory(conv))
     # Registered on the base class: single dispatch then prefers it over the `str` hook.
     conv.register_structure_hook(PurseEnum, _enum)
     conv.register_structure_hook_factory(attrs.has, _model_hook_factory(conv))
@@ -193,7 +196,9 @@ def structure(data: Any, cls: type[T]) -> T:
     try:
         result: T = decoder_for(cls)(data)
         return result
-    except Exception:
+    except Mismatch:
+        # Only a misfit of the data falls back: anything else the fast path raises is a bug
+        # of the fast path, and surfaces as such.
         pass
     try:
         return _converter.structure(data, cls)

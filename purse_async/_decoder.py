@@ -2,14 +2,18 @@
 generated builder (nested models built on first access); the cattrs converter explains failures.
 
 A checker accepts exactly what the converter accepts; any mismatch raises `Mismatch`, after which
-`_converter.structure` re-runs the converter to report the JSON path. Once checked, building cannot
-fail, so deferring the nested models changes when the work is done, never what is raised or when.
+`_converter.structure` re-runs the converter to report the JSON path. `Mismatch` is the only
+exception a decoder raises for bad data (missing members and unreadable timestamps included):
+anything else is a bug of this module and surfaces as such (tests/test_decode_properties.py holds
+both paths to the same answers). Once checked, building cannot fail, so deferring the nested models
+changes when the work is done, never what is raised or when.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import sys
 import types
 import typing
@@ -34,23 +38,84 @@ def _bad() -> typing.NoReturn:
     raise Mismatch
 
 
+#: From 3.11 fromisoformat reads every ISO 8601 form Purse sends, in C.
 _NATIVE_ISO = sys.version_info >= (3, 11)
+
+_ISO_DATETIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
+    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$",
+    re.ASCII,  # `\d` is [0-9]: int() would read other scripts' digits too
+)
+
+
+def parse_iso_datetime(value: str) -> dt.datetime:
+    """ISO 8601 date-time with `Z` or an offset and 0-9 fraction digits (3.10's fromisoformat
+    cannot read `2025-04-09T12:52:14.28Z`); ValueError when it is not one."""
+    m = _ISO_DATETIME.match(value.strip())
+    if m is None:
+        raise ValueError(f"not an ISO 8601 date-time: {value[:60]!r}")
+    year, month, day, hour, minute, second, frac, tz = m.groups()
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    tzinfo: dt.timezone | None = None
+    if tz in ("Z", "z"):
+        tzinfo = dt.timezone.utc
+    elif tz:
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+        tzinfo = dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+    return dt.datetime(
+        int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, tzinfo
+    )
+
+
+#: The first parser tried on a date-time string: C's on 3.11+, where it reads nearly everything.
+_fromiso: Callable[[str], dt.datetime] = (
+    dt.datetime.fromisoformat if _NATIVE_ISO else parse_iso_datetime
+)
+
+
+def parse_datetime(value: str) -> dt.datetime:
+    """The one definition of a date-time both decoding paths accept: what `fromisoformat`
+    reads (3.11+), else what `parse_iso_datetime` reads (lowercase `z`, spaces before the
+    offset, ...). ValueError when neither does."""
+    try:
+        return _fromiso(value)
+    except ValueError:
+        if not _NATIVE_ISO:
+            raise
+    return parse_iso_datetime(value)
+
+
+def _datetime_retry(value: str) -> dt.datetime:
+    """Runs after `_fromiso` refused `value` (a str): the rest of `parse_datetime`."""
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        raise Mismatch from None
 
 
 def _datetime(value: Any) -> dt.datetime:
+    """A date-time as an expression (tuple items): `parse_datetime`, failing with `Mismatch`."""
     if type(value) is not str:
         _bad()
-    if _NATIVE_ISO:
-        return dt.datetime.fromisoformat(value)
-    from ._converter import parse_datetime
-
-    return parse_datetime(value)
+    try:
+        return _fromiso(value)
+    except ValueError:
+        return _datetime_retry(value)
 
 
 def _date(value: Any) -> dt.date:
     if type(value) is not str:
         _bad()
-    return dt.date.fromisoformat(value[:10])
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        raise Mismatch from None
+
+
+#: The largest number a float field takes: an int beyond it has no float (OverflowError).
+FLOAT_MAX = sys.float_info.max
 
 
 class _Pending(functools.partial):  # type: ignore[type-arg]
@@ -139,7 +204,7 @@ def _has_hooks(cls: type[Any]) -> bool:
     )
 
 
-def _scalar_check(t: Any, var: str) -> str | None:
+def _scalar_check(t: Any, var: str, ns: dict[str, Any]) -> str | None:
     """An inline condition that is True when `var` has the wrong scalar type (None: no check)."""
     if t is str or (isinstance(t, type) and issubclass(t, PurseEnum)):
         # Any string is a valid enum value: unknown ones become pseudo-members.
@@ -149,7 +214,11 @@ def _scalar_check(t: Any, var: str) -> str | None:
     if t is bool:
         return f"type({var}) is not bool"
     if t is float:
-        return f"type({var}) is not float and type({var}) is not int"
+        # An int must have a float (10**400 has none): building must not fail after the check.
+        ns["_FMAX"] = FLOAT_MAX
+        return (
+            f"type({var}) is not float and (type({var}) is not int or not -_FMAX <= {var} <= _FMAX)"
+        )
     if typing.get_origin(t) is dict:
         return f"type({var}) is not dict"
     return None
@@ -159,16 +228,12 @@ def _check_stmt(t: Any, var: str, ns: dict[str, Any], key: str) -> str | None:
     """A statement raising `Mismatch` when `var` (never None here) does not fit `t`."""
     if t is Any:
         return None
-    cond = _scalar_check(t, var)
+    cond = _scalar_check(t, var, ns)
     if cond is not None:
         return f"if {cond}: _bad()"
     if t is dt.datetime:
-        if not _NATIVE_ISO:
-            ns["_datetime"] = _datetime
-            return f"_datetime({var})"
-        # The parser validates the text (ValueError is a mismatch too).
-        ns["_fromiso"] = dt.datetime.fromisoformat
-        return f"if type({var}) is not str: _bad()\n_fromiso({var})"
+        # The parser validates the text.
+        return f"if type({var}) is not str: _bad()\n" + _datetime_stmts(var, ns, assign=False)
     if t is dt.date:
         ns["_date"] = _date
         return f"_date({var})"
@@ -223,7 +288,7 @@ def _checker(cls: type[Any]) -> Callable[[Any], None]:
     ns: dict[str, Any] = {"_bad": _bad}
     lines = ["def check(o):", "    if type(o) is not dict: _bad()", "    g = o.get"]
     for field in _fields(cls):
-        lines.append(_get_stmt(field.name, field.default, ns))
+        lines += _get_stmt(field.name, field.default, ns, checking=True)
         lines += _field_check(field, ns)
     if not any(f.default is attrs.NOTHING for f in _fields(cls)):
         # Nothing required: an empty object (the guide's `"order": {}`) is valid as it is.
@@ -258,9 +323,18 @@ def _builder(cls: type[Any], *, checking: bool = False) -> Callable[[Any], Any]:
         name = field.name
         t, is_tuple, skip_none, default = _field_parts(field)
         ns[f"_set_{name}"] = _slot(cls, name).__set__
-        lines.append(_get_stmt(name, default, ns))
-        if checking and not (t is dt.datetime and not is_tuple):
-            # (A datetime is checked by its conversion: the parser refuses what does not fit.)
+        lines += _get_stmt(name, default, ns, checking=checking)
+        if t is dt.datetime and not is_tuple:
+            # Checked by its conversion: the parser refuses what does not fit.
+            stmts = _datetime_stmts("v", ns, assign=True).split("\n")
+            if checking:
+                stmts.insert(0, "if type(v) is not str: _bad()")
+            if skip_none:
+                stmts = ["if v is not None:", *("    " + b for b in stmts)]
+            lines += ["    " + b for b in stmts]
+            lines.append(f"    _set_{name}(inst, v)")
+            continue
+        if checking:
             lines += _field_check(field, ns)
         conv: str | None
         if attrs.has(t):
@@ -296,13 +370,25 @@ def _builder(cls: type[Any], *, checking: bool = False) -> Callable[[Any], Any]:
     return build
 
 
-def _get_stmt(name: str, default: Any, ns: dict[str, Any]) -> str:
+def _get_stmt(name: str, default: Any, ns: dict[str, Any], *, checking: bool) -> list[str]:
+    """Reads member `name` into `v`; a missing required member is a mismatch when checking."""
     if default is attrs.NOTHING:
-        return f"    v = o[{name!r}]"
+        if checking:
+            return [f"    try: v = o[{name!r}]", "    except KeyError: _bad()"]
+        return [f"    v = o[{name!r}]"]
     if default is None:
-        return f"    v = g({name!r})"
+        return [f"    v = g({name!r})"]
     ns[f"_d_{name}"] = default
-    return f"    v = g({name!r}, _d_{name})"
+    return [f"    v = g({name!r}, _d_{name})"]
+
+
+def _datetime_stmts(var: str, ns: dict[str, Any], *, assign: bool) -> str:
+    """Statements parsing the str `var` as `parse_datetime` does (raising `Mismatch`), C's
+    parser called directly; `assign` stores the result in `var`."""
+    ns["_fromiso"] = _fromiso
+    ns["_dt_retry"] = _datetime_retry
+    to = f"{var} = " if assign else ""
+    return f"try: {to}_fromiso({var})\nexcept ValueError: {to}_dt_retry({var})"
 
 
 def _tuple_builder(build: Callable[[Any], Any]) -> Callable[[list[Any]], tuple[Any, ...]]:
@@ -318,8 +404,8 @@ def _convert_expr(t: Any, ns: dict[str, Any], key: str) -> str | None:
         ns["_float"] = float
         return "_float(v)"
     if t is dt.datetime:
-        # Checked already, so the parser can be called directly.
-        ns["_datetime"] = dt.datetime.fromisoformat if _NATIVE_ISO else _datetime
+        # (Only for tuple items: a datetime field is converted by `_datetime_stmts`.)
+        ns["_datetime"] = _datetime
         return "_datetime(v)"
     if t is dt.date:
         ns["_date"] = _date
