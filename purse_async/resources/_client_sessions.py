@@ -60,8 +60,11 @@ class AsyncClientSessions(AsyncAPIResource):
     ) -> ClientSession:
         """Create a client session: the widget data and hosted page link for one checkout.
 
-        `amount` is an int in minor units (0 only with `allow_future_usage=True`). Without an
-        `idempotency_key` this POST is not retried once it may have reached the server.
+        `amount` is an int in minor units (0 only with `allow_future_usage=True`). This POST is
+        not re-sent once it may have reached the server; with an `idempotency_key` that case
+        raises `OutcomeUnknownError` carrying it (unless the client has
+        `idempotent_creates=True`), and a replay of the key for another amount, currency or
+        order raises `IdempotencyConflictError`.
         """
         check_amount("amount", amount, allow_zero=True)
         if amount == 0 and not allow_future_usage:

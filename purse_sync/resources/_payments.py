@@ -42,7 +42,11 @@ class Payments:
         """Create a payment server to server (advanced flow) from SecureFields or wallet tokens.
 
         The answer may be `PENDING` with a `redirection` to follow: check `authorization.status`.
-        Always sent with an idempotency key (yours or a generated one), reused by every retry.
+        Always sent with an idempotency key (yours or a generated one). Purse documents no
+        deduplication of creations, so once the request may have reached Purse it is not
+        re-sent: `OutcomeUnknownError` carries the key, amount and order reference (unless the
+        client has `idempotent_creates=True`). A replay that differs from this request (amount,
+        currency, order reference) raises `IdempotencyConflictError` naming the differences.
         """
         return self._root._run(
             lambda c: c.payments.create(
