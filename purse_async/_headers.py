@@ -14,8 +14,19 @@ __all__ = ["RESERVED_HEADERS", "check_headers"]
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
-#: Headers the SDK owns: a caller's copy would undo idempotency or authentication.
-RESERVED_HEADERS = frozenset({"x-idempotency-key", "authorization", "x-api-key", "content-type"})
+#: Headers the SDK owns: a caller's copy would undo idempotency or authentication, or change
+#: the framing of the body (aiohttp sends a caller's `Content-Length: 0` as given: the server
+#: reads an empty capture, i.e. "capture everything", and the body becomes the next request).
+RESERVED_HEADERS = frozenset(
+    {
+        "x-idempotency-key",
+        "authorization",
+        "x-api-key",
+        "content-type",
+        "content-length",
+        "transfer-encoding",
+    }
+)
 
 
 def check_headers(headers: Mapping[str, str], field: str) -> None:
