@@ -127,6 +127,9 @@ class _Call:
 
 def _copy_outcome(source: BaseException | None, target: BaseException) -> None:
     """Give `target` the idempotency key and outcome a cancelled call stamped on `source`."""
+    # Python 3.10 hands out a new CancelledError whose __context__ is the one the call raised.
+    while source is not None and getattr(source, "idempotency_key", None) is None:
+        source = source.__context__ if isinstance(source, asyncio.CancelledError) else None
     key = getattr(source, "idempotency_key", None)
     if key is not None and getattr(target, "idempotency_key", None) is None:
         target.idempotency_key = key  # type: ignore[attr-defined]
