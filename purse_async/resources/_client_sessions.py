@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._errors import APIConnectionError, IdempotencyConflictError, PurseError, ValidationError
-from .._requester import tag_error
+from .._errors import ValidationError
 from ..models import (
     Customer,
     Order,
@@ -27,7 +26,7 @@ from ._base import (
     check_idempotency_key,
     check_object,
 )
-from ._outcomes import differences, mismatch_error, outcome_unknown
+from ._outcomes import create_once
 
 __all__ = ["AsyncClientSessions"]
 
@@ -101,53 +100,31 @@ class AsyncClientSessions(AsyncAPIResource):
             },
             extra_body,
         )
-        key = check_idempotency_key(idempotency_key)
-        order_reference = body["order"].get("reference")
-        creates_deduplicated = self._settings.idempotent_creates
-        try:
-            return await self._requester.request_as(
-                ClientSession,
-                "POST",
-                f"{API_PREFIX}/client-sessions",
-                body=body,
-                idempotency_key=key,
-                timeout=timeout,
-                max_retries=max_retries,
-                extra_headers=extra_headers,
-                deduplicated=creates_deduplicated,
-            )
-        except IdempotencyConflictError as exc:
-            conflict = exc
-        except APIConnectionError as exc:
-            if key is None or creates_deduplicated or not exc.may_have_been_applied:
-                raise
-            raise outcome_unknown(
-                exc,
-                resource="client session",
-                amount=amount,
-                currency=currency,
-                order_reference=order_reference,
-            ) from None
-        assert key is not None  # a write-conflict answers only a keyed request
-        try:
-            if not conflict.resource_id:
-                raise conflict
-            session = await self.retrieve(
-                conflict.resource_id, timeout=timeout, extra_headers=extra_headers
-            )
-        except PurseError as exc:
-            raise tag_error(exc, key, True) from None
-        diffs = differences(
-            {"amount": amount, "currency": currency, "order_reference": order_reference},
-            {
+        return await create_once(
+            self._requester,
+            ClientSession,
+            f"{API_PREFIX}/client-sessions",
+            body=body,
+            key=check_idempotency_key(idempotency_key),
+            resource="client session",
+            asked={
+                "amount": amount,
+                "currency": currency,
+                "order_reference": body["order"].get("reference"),
+            },
+            deduplicated=self._settings.idempotent_creates,
+            retrieve=lambda found_id: self.retrieve(
+                found_id, timeout=timeout, extra_headers=extra_headers
+            ),
+            found=lambda session: {
                 "amount": session.amount,
                 "currency": session.currency,
                 "order_reference": session.order.reference if session.order else None,
             },
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
         )
-        if diffs:
-            raise mismatch_error(conflict, key, "client session", diffs)
-        return session
 
     async def retrieve(
         self,

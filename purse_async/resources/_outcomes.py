@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from .._errors import (
     APIConnectionError,
@@ -12,9 +12,74 @@ from .._errors import (
     IdempotencyConflictError,
     OutcomeUnknownError,
     OutcomeUnknownTimeoutError,
+    PurseError,
 )
+from .._logging import logger
+from .._requester import Requester, tag_error
 
-__all__ = ["differences", "mismatch_error", "outcome_unknown"]
+__all__ = ["create_once", "differences", "mismatch_error", "outcome_unknown"]
+
+T = TypeVar("T")
+
+
+async def create_once(
+    requester: Requester,
+    cls: type[T],
+    path: str,
+    *,
+    body: Mapping[str, Any],
+    key: str | None,
+    resource: str,
+    asked: Mapping[str, Any],
+    deduplicated: bool,
+    retrieve: Callable[[str], Awaitable[T]],
+    found: Callable[[T], Mapping[str, Any]],
+    timeout: float | None,
+    max_retries: int | None,
+    extra_headers: Mapping[str, str] | None,
+) -> T:
+    """POST a creation that Purse may not deduplicate: re-sent only if `deduplicated`, an
+    ambiguous failure raised as `OutcomeUnknownError`, and a write-conflict resolved to what
+    the key made (looked up with `retrieve`) only if `found(it)` matches `asked`."""
+    try:
+        return await requester.request_as(
+            cls,
+            "POST",
+            path,
+            body=body,
+            idempotency_key=key,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            deduplicated=deduplicated,
+        )
+    except IdempotencyConflictError as exc:
+        conflict = exc
+    except APIConnectionError as exc:
+        if key is None or deduplicated or not exc.may_have_been_applied:
+            raise
+        # Not re-sent: without documented deduplication a second attempt could be a second
+        # payment (a second authorization on the shopper's card).
+        raise outcome_unknown(
+            exc,
+            resource=resource,
+            amount=asked.get("amount"),
+            currency=asked.get("currency"),
+            order_reference=asked.get("order_reference"),
+        ) from None
+    assert key is not None  # a write-conflict answers only a keyed request
+    try:
+        if not conflict.resource_id:
+            raise conflict
+        existing = await retrieve(conflict.resource_id)
+    except PurseError as exc:
+        # The key did make something: whatever failed here must still hand the key over.
+        raise tag_error(exc, key, True) from None
+    diffs = differences(asked, found(existing))
+    if diffs:
+        raise mismatch_error(conflict, key, resource, diffs)
+    logger.info("%s creation replayed (key %s): %s", resource, key, conflict.resource_id)
+    return existing
 
 
 def differences(asked: Mapping[str, Any], found: Mapping[str, Any]) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from .._errors import APIConnectionError, IdempotencyConflictError, PurseError
+from .._errors import IdempotencyConflictError, PurseError
 from .._logging import logger
 from .._requester import tag_error
 from ..models import Browser, Customer, Order, Priority, SplitItem, Webhook
@@ -28,7 +28,7 @@ from ._base import (
     check_object,
     key_or_new,
 )
-from ._outcomes import differences, mismatch_error, outcome_unknown
+from ._outcomes import create_once, differences, mismatch_error
 
 __all__ = ["AsyncPayments"]
 
@@ -83,59 +83,32 @@ class AsyncPayments(AsyncAPIResource):
             },
             extra_body,
         )
-        asked: dict[str, Any] = {
-            "amount": amount,
-            "currency": currency,
-            "order_reference": (body.get("order") or {}).get("reference"),
-        }
-        creates_deduplicated = self._settings.idempotent_creates
-        try:
-            return await self._requester.request_as(
-                Payment,
-                "POST",
-                f"{API_PREFIX}/payments",
-                body=body,
-                idempotency_key=key,
-                timeout=timeout,
-                max_retries=max_retries,
-                extra_headers=extra_headers,
-                deduplicated=creates_deduplicated,
-            )
-        except IdempotencyConflictError as exc:
-            conflict = exc
-        except APIConnectionError as exc:
-            if creates_deduplicated or not exc.may_have_been_applied:
-                raise
-            # Not re-sent: without documented deduplication a second attempt could be a second
-            # authorization on the shopper's card.
-            raise outcome_unknown(
-                exc,
-                resource="payment",
-                amount=amount,
-                currency=currency,
-                order_reference=asked["order_reference"],
-            ) from None
-        # Some request with this key created a payment: return it only if it is the one asked.
-        try:
-            if not conflict.resource_id:
-                raise conflict
-            payment = await self.retrieve(
-                conflict.resource_id, timeout=timeout, extra_headers=extra_headers
-            )
-            found = {
-                "amount": payment.amount,
-                "currency": payment.currency,
-                "order_reference": payment.order_reference
-                or (payment.order.reference if payment.order is not None else None),
-            }
-        except PurseError as exc:
-            # The key did make a payment; this error must still hand it over.
-            raise tag_error(exc, key, True) from None
-        diffs = differences(asked, found)
-        if diffs:
-            raise mismatch_error(conflict, key, "payment", diffs)
-        logger.info("payment creation replayed (key %s): payment %s", key, payment.id)
-        return payment
+        return await create_once(
+            self._requester,
+            Payment,
+            f"{API_PREFIX}/payments",
+            body=body,
+            key=key,
+            resource="payment",
+            asked={
+                "amount": amount,
+                "currency": currency,
+                "order_reference": (body.get("order") or {}).get("reference"),
+            },
+            deduplicated=self._settings.idempotent_creates,
+            retrieve=lambda found_id: self.retrieve(
+                found_id, timeout=timeout, extra_headers=extra_headers
+            ),
+            found=lambda found: {
+                "amount": found.amount,
+                "currency": found.currency,
+                "order_reference": found.order_reference
+                or (found.order.reference if found.order is not None else None),
+            },
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
 
     async def retrieve(
         self,
