@@ -14,6 +14,7 @@ from ._auth import TokenManager, TokenStore
 from ._config import RetryPolicy, Settings
 from ._errors import APITimeoutError
 from ._json import DEFAULT_MAX_RESPONSE_SIZE
+from ._logging import setup_from_env
 from ._requester import Requester
 from ._transport import Transport
 from ._version import __version__
@@ -72,6 +73,7 @@ class AsyncPurse:
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         allow_insecure_http: bool = False,
     ) -> None:
+        setup_from_env()
         self._settings = Settings.build(
             client_id=client_id,
             client_secret=client_secret,

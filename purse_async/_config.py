@@ -99,7 +99,6 @@ class Settings:
     token_refresh_margin: float = 60.0
     jwks_min_refresh_interval: float = 30.0
     max_connections: int = 100
-    user_agent: str | None = None
     default_headers: Mapping[str, str] = attrs.field(factory=dict)
     #: Purse deduplicates payment and client-session creation by idempotency key (not
     #: documented; see docs/reliability.md): if True, an ambiguous creation is re-sent.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import linecache
 import re
 import sys
 import types
@@ -419,6 +420,11 @@ def _convert_expr(t: Any, ns: dict[str, Any], key: str) -> str | None:
 
 
 def _compile(cls: type[Any], kind: str, lines: list[str], ns: dict[str, Any]) -> Any:
-    code = compile("\n".join(lines), f"<purse {kind} {cls.__qualname__}>", "exec")
+    source = "\n".join(lines) + "\n"
+    filename = f"<purse {kind} {cls.__module__}.{cls.__qualname__}>"
+    code = compile(source, filename, "exec")
     exec(code, ns)
+    # As attrs and cattrs do: tracebacks and debuggers show the generated source. The entry
+    # never expires (mtime None) and is made once per model class.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     return ns[lines[0][4:].split("(")[0]]

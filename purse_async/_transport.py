@@ -158,15 +158,11 @@ class Transport:
         headers: Mapping[str, str],
         data: bytes | Mapping[str, str] | None = None,
         timeout: float,
-        safe_url: str | None = None,
         idempotency_key: str | None = None,
     ) -> HTTPResponse:
-        """Make exactly one HTTP attempt; map every transport failure to an SDK error.
-
-        `safe_url` is the URL as it may appear in error messages (no query secrets).
-        """
+        """Make exactly one HTTP attempt; map every transport failure to an SDK error."""
         session = self._get_session()
-        shown = safe_url or url
+        shown = url  # the SDK's URLs carry no query string, so no secret
         watchdog = self._watchdog
         task = asyncio.current_task() if watchdog is not None else None
         cancelling = 0
