@@ -2,6 +2,7 @@
 
 `async with Sandbox() as sb: purse = sb.client()`; magic test cards in `MagicCards`; pytest fixtures
 `purse_sandbox` and `purse_client` come with the installed plugin (`purse_async.testing._plugin`).
+Every card, partner code, eligibility rule and test helper: docs/sandbox.md.
 """
 
 from ._faults import FaultInjector
@@ -9,7 +10,7 @@ from ._psp import MagicCards
 from ._sandbox import Sandbox
 from ._state import Credentials, LedgerEntry, Stats
 from ._threaded import ThreadedSandbox
-from ._webhooks import WebhookDelivery
+from ._webhooks import WebhookDelivery, WebhookFaults
 
 __all__ = [
     "Credentials",
@@ -20,4 +21,5 @@ __all__ = [
     "Stats",
     "ThreadedSandbox",
     "WebhookDelivery",
+    "WebhookFaults",
 ]

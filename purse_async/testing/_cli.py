@@ -35,7 +35,7 @@ async def serve(
         print(
             f"Test cards: {MagicCards.AUTHORIZED} authorized, {MagicCards.REFUSED} refused, "
             f"{MagicCards.SOFT_DECLINE_CASCADE} cascade, {MagicCards.PENDING} pending "
-            "(see purse_async.testing.MagicCards). Ctrl-C to stop.",
+            "(all of them, per partner: docs/sandbox.md). Ctrl-C to stop.",
             flush=True,
         )
         await asyncio.Event().wait()

@@ -27,6 +27,7 @@ MAGIC = "".join(
         (_psp.MagicCards.AUTHORIZED, "authorized"),
         (_psp.MagicCards.REFUSED, "refused"),
         (_psp.MagicCards.SOFT_DECLINE_CASCADE, "soft decline, cascade, authorized"),
+        (_psp.MagicCards.SOFT_DECLINE_FIRST_PSP, "soft decline at ingenico, no cascade"),
         (_psp.MagicCards.ERROR, "technical error"),
         (_psp.MagicCards.PENDING, "pending"),
         (_psp.MagicCards.THREE_DS_CHALLENGE, "3-D Secure challenge, authorized"),

@@ -183,15 +183,17 @@ def apply_operation(
 
 
 def complete_authorization(state: SandboxState, payment: JSON) -> None:
-    """After a new or settled authorization: capture it all at once when capture_mode is
-    AUTOMATIC (the sandbox ignores capture_delay), then announce the change."""
+    """After a new or settled authorization: announce it, then, when capture_mode is AUTOMATIC,
+    capture it all at once (the sandbox ignores capture_delay) and announce that too: each
+    change is its own `version` and its own webhook."""
+    state.changed(payment)
     if (
         payment["capture_mode"] == "AUTOMATIC"
         and payment["authorization"]["status"] == "AUTHORIZED"
         and payment["amounts"]["available_to_capture"] > 0
     ):
         apply_operation(state, payment, "captures", {}, None)
-    state.changed(payment)
+        state.changed(payment)
 
 
 def operation_routes(prefix: str) -> list[web.RouteDef]:

@@ -60,6 +60,7 @@ def build_payment(
     }
     if "capture_delay" in source:
         payment["capture_delay"] = source["capture_delay"]
+    state.wallet.attach_tokens(transactions)
     state.add_payment(payment, dict(source))
     recompute(payment, state.books[payment["id"]])
     return payment
@@ -124,6 +125,8 @@ def settle(state: SandboxState, payment_id: str, status: str = "AUTHORIZED") -> 
         _psp.compensate(auth["partner_transactions"], now)
     auth["status"] = _psp.overall_status(auth["partner_transactions"], payment["amount"])
     auth["updated_at"] = now
+    # Part of this same change (one version): a card saved for later is saved once authorized.
+    state.wallet.attach_tokens(auth["partner_transactions"])
     payment["split"] = _split(auth["partner_transactions"])
     payment.pop("redirection", None)
     payment["version"] += 1

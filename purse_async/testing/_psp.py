@@ -1,17 +1,23 @@
-"""Simulated PSPs (card PSPs "ingenico" then "adyen", gift-card PSP "illicado") and the magic
-test cards that steer them, producing plain partner-transaction JSON.
+"""Simulated PSPs (card PSPs "ingenico" and "adyen", gift-card PSP "illicado"): each partner's raw
+codes and what every magic card does there, producing plain partner-transaction JSON.
 
-Magic cards (any future expiry, any CVC; a past expiry is refused with "54"):
+Purse documents only that `partner_status` is the PSP's raw code; the codes below are written
+assumptions modelled on each PSP's public conventions (docs/sandbox.md has the full tables):
+ingenico answers ISO 8583-like codes, adyen answers Adyen refusal reasons.
 
-==================== =====================================================================
-4242424242424242     authorized by ingenico (3-D Secure frictionless)
-4000000000000002     refused, hard decline "05" (no cascade)
-4000000000009995     soft decline "51" at ingenico, cascade to adyen which authorizes:
-                     two partner transactions, REFUSED then AUTHORIZED
-4000000000000119     technical ERROR "96" at ingenico (no cascade)
-4000000000000077     PENDING; AUTHORIZED after `pending_delay` or `Sandbox.settle_pending()`
-4000000000003220     authorized after a 3-D Secure challenge (three_ds.flow "CHALLENGE")
-==================== =====================================================================
+==================== ============================================= ==========================
+card                 ingenico                                      adyen
+==================== ============================================= ==========================
+4242424242424242     AUTHORIZED "PENDING_CAPTURE"                  AUTHORIZED "Authorised"
+4000000000000002     REFUSED "05" Do not honor (hard)              REFUSED "Refused" (hard)
+4000000000009995     soft decline at the first partner tried ("51" / "Not enough balance"),
+                     then Purse cascades to the next eligible card partner, which authorizes
+4000000000000051     REFUSED "51" Insufficient funds, no cascade   AUTHORIZED "Authorised"
+4000000000000119     ERROR "96" System malfunction                 ERROR "Acquirer Error"
+4000000000000077     PENDING "PENDING_AUTHORISATION"               PENDING "Pending"
+4000000000003220     AUTHORIZED after a 3-D Secure challenge (CIT; an MIT has no 3-D Secure)
+past expiry          REFUSED "54" Expired card (hard)              REFUSED "Expired Card"
+==================== ============================================= ==========================
 
 Any other 12-19 digit number is authorized frictionless. Any gift card number is debited by
 illicado (method "giftcard") for its share of a split payment; if the card part then fails,
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -29,9 +36,11 @@ import attrs
 
 __all__ = [
     "CARD_PSPS",
+    "CODES",
     "GIFT_CARD_PSP",
     "CardInput",
     "MagicCards",
+    "authorize_card",
     "authorize_checkout",
     "overall_status",
     "parse_card",
@@ -41,14 +50,45 @@ __all__ = [
 JSON = dict[str, Any]
 CARD_PSPS = ("ingenico", "adyen")
 GIFT_CARD_PSP = "illicado"
-AUTHORIZED_CODES = {
-    "ingenico": (
-        "PENDING_CAPTURE",
-        "Your authorisation request was successful, but you still need to capture it "
-        "to receive the funds",
-    ),
-    "adyen": ("Authorised", "The payment was authorised successfully"),
+
+# Per partner, per outcome: (normalized status, raw partner_status, partner_status_description).
+# "soft" is a decline worth retrying later (funds); "refused" and "expired" are hard declines.
+CODES: dict[str, dict[str, tuple[str, str, str]]] = {
+    "ingenico": {
+        "authorized": (
+            "AUTHORIZED",
+            "PENDING_CAPTURE",
+            "Your authorisation request was successful, but you still need to capture it "
+            "to receive the funds",
+        ),
+        "pending": ("PENDING", "PENDING_AUTHORISATION", "Authorisation in progress"),
+        "refused": ("REFUSED", "05", "Do not honor"),
+        "soft": ("REFUSED", "51", "Insufficient funds"),
+        "expired": ("REFUSED", "54", "Expired card"),
+        "error": ("ERROR", "96", "System malfunction"),
+    },
+    "adyen": {
+        "authorized": ("AUTHORIZED", "Authorised", "The payment was authorised successfully"),
+        "pending": ("PENDING", "Pending", "The final result of the payment is not known yet"),
+        "refused": ("REFUSED", "Refused", "The transaction was refused by the issuer"),
+        "soft": (
+            "REFUSED",
+            "Not enough balance",
+            "The card does not have enough money to cover the payable amount",
+        ),
+        "expired": ("REFUSED", "Expired Card", "The card used for the transaction has expired"),
+        "error": (
+            "ERROR",
+            "Acquirer Error",
+            "The transaction did not go through due to an error at the acquirer",
+        ),
+    },
 }
+GIFT_CARD_CODES = {
+    "authorized": ("AUTHORIZED", "AUTHORISED", "Gift card debit authorised"),
+    "cancelled": ("ABORTED", "CANCELLED", "Debit cancelled: the rest of the payment failed"),
+}
+SETTLED_OUTCOME = {"AUTHORIZED": "authorized", "REFUSED": "refused", "ERROR": "error"}
 
 
 class MagicCards:
@@ -57,6 +97,7 @@ class MagicCards:
     AUTHORIZED = "4242424242424242"
     REFUSED = "4000000000000002"
     SOFT_DECLINE_CASCADE = "4000000000009995"
+    SOFT_DECLINE_FIRST_PSP = "4000000000000051"
     ERROR = "4000000000000119"
     PENDING = "4000000000000077"
     THREE_DS_CHALLENGE = "4000000000003220"
@@ -96,8 +137,16 @@ def _network(number: str) -> tuple[str, str, str]:
     return "CARTE_BANCAIRE", "CB_DEBIT", "05"
 
 
-def _card_block(card: CardInput, flow: str) -> JSON:
+def _card_block(card: CardInput, flow: str | None) -> JSON:
     network, card_type, eci = _network(card.number)
+    three_ds: JSON | None = None
+    if flow is not None:
+        three_ds = {
+            "eci": eci,
+            "flow": flow,
+            "ds_transaction_id": str(uuid.uuid4()).upper(),
+            "acs_transaction_id": str(uuid.uuid4()).upper(),
+        }
     return {
         "bin": card.number[:6],
         "last_four_digits": card.number[-4:],
@@ -105,26 +154,15 @@ def _card_block(card: CardInput, flow: str) -> JSON:
         "expiry_month": card.expiry_month,
         "expiry_year": card.expiry_year,
         "selected_network": network,
-        "three_ds": {
-            "eci": eci,
-            "flow": flow,
-            "ds_transaction_id": str(uuid.uuid4()).upper(),
-            "acs_transaction_id": str(uuid.uuid4()).upper(),
-        },
+        "three_ds": three_ds,
         "type": card_type,
     }
 
 
 def _transaction(
-    partner: str,
-    method: str,
-    amount: int,
-    status: str,
-    code: str,
-    description: str,
-    now: str,
-    extra: JSON,
+    partner: str, method: str, amount: int, answer: tuple[str, str, str], now: str, extra: JSON
 ) -> JSON:
+    status, code, description = answer
     open_ = status in ("AUTHORIZED", "PENDING")
     return {
         "partner": partner,
@@ -147,48 +185,59 @@ def _expired(card: CardInput, now_ts: float) -> bool:
     return (int(card.expiry_year), int(card.expiry_month)) < (today.year, today.month)
 
 
-def authorize_card(
-    card: CardInput, amount: int, now: str, now_ts: float, *, first_psp: str | None = None
-) -> list[JSON]:
-    """One card authorization through the PSPs (with the cascade); the attempts in order."""
-    first = first_psp if first_psp in CARD_PSPS else CARD_PSPS[0]
-    second = next(p for p in CARD_PSPS if p != first)
-    flow = "CHALLENGE" if card.number == MagicCards.THREE_DS_CHALLENGE else "FRICTIONLESS"
-    block = _card_block(card, flow)
-
-    def attempt(partner: str, status: str, code: str, text: str) -> JSON:
-        extra = {"card": copy.deepcopy(block)}
-        return _transaction(partner, "creditcard", amount, status, code, text, now, extra)
-
+def _outcome(card: CardInput, partner: str, position: int, now_ts: float) -> str:
+    """What `partner` answers for `card` at this attempt (0 = the first partner tried)."""
     if _expired(card, now_ts):
-        return [attempt(first, "REFUSED", "54", "Expired card")]
-    if card.number == MagicCards.REFUSED:
-        return [attempt(first, "REFUSED", "05", "Do not honour")]
-    if card.number == MagicCards.SOFT_DECLINE_CASCADE:
-        return [
-            attempt(first, "REFUSED", "51", "Soft decline: insufficient funds at this acquirer"),
-            attempt(second, "AUTHORIZED", *AUTHORIZED_CODES[second]),
-        ]
-    if card.number == MagicCards.ERROR:
-        return [attempt(first, "ERROR", "96", "System malfunction at the acquirer")]
-    if card.number == MagicCards.PENDING:
-        return [attempt(first, "PENDING", "PENDING_AUTHORISATION", "Authorisation in progress")]
-    return [attempt(first, "AUTHORIZED", *AUTHORIZED_CODES[first])]
+        return "expired"
+    number = card.number
+    if number == MagicCards.REFUSED:
+        return "refused"
+    if number == MagicCards.SOFT_DECLINE_CASCADE:
+        # Declined by whichever partner is tried first: the cascade is Purse's, not the card's.
+        return "soft" if position == 0 else "authorized"
+    if number == MagicCards.SOFT_DECLINE_FIRST_PSP:
+        return "soft" if partner == CARD_PSPS[0] else "authorized"
+    if number == MagicCards.ERROR:
+        return "error"
+    if number == MagicCards.PENDING:
+        return "pending"
+    return "authorized"
+
+
+def authorize_card(
+    card: CardInput,
+    amount: int,
+    now: str,
+    now_ts: float,
+    *,
+    route: Sequence[str],
+    three_ds: bool = True,
+) -> list[JSON]:
+    """One card authorization: `route[0]` first, then (only for the cascade card) the next
+    partner of `route`; the attempts in order. `three_ds=False` for a merchant-initiated
+    payment (no shopper, so no 3-D Secure block)."""
+    if not route:
+        raise ValueError("no card partner to route the payment to")
+    flow = "CHALLENGE" if card.number == MagicCards.THREE_DS_CHALLENGE else "FRICTIONLESS"
+    block = _card_block(card, flow if three_ds else None)
+    attempts: list[JSON] = []
+    for position, partner in enumerate(route):
+        outcome = _outcome(card, partner, position, now_ts)
+        extra = {"card": copy.deepcopy(block)}
+        attempts.append(
+            _transaction(partner, "creditcard", amount, CODES[partner][outcome], now, extra)
+        )
+        # Purse cascades inside one payment only after the cascade card's soft decline.
+        if not (outcome == "soft" and card.number == MagicCards.SOFT_DECLINE_CASCADE):
+            break
+    return attempts
 
 
 def authorize_gift_card(number: str, amount: int, now: str) -> JSON:
     digits = "".join(ch for ch in number if ch.isdigit()) or number
     extra = {"gift_card": {"brand": GIFT_CARD_PSP, "last_four_digits": digits[-4:]}}
-    return _transaction(
-        GIFT_CARD_PSP,
-        "giftcard",
-        amount,
-        "AUTHORIZED",
-        "AUTHORISED",
-        "Gift card debit authorised",
-        now,
-        extra,
-    )
+    answer = GIFT_CARD_CODES["authorized"]
+    return _transaction(GIFT_CARD_PSP, "giftcard", amount, answer, now, extra)
 
 
 def authorize_checkout(
@@ -197,12 +246,12 @@ def authorize_checkout(
     amount: int,
     now: str,
     now_ts: float,
+    route: Sequence[str],
     gift_card: str | None = None,
     gift_card_amount: int | None = None,
-    first_psp: str | None = None,
 ) -> list[JSON]:
     """A shopper's checkout: the gift card share first (default min(amount, 5000)), then the
-    card for the rest; a failed card part cancels the gift card debit."""
+    card for the rest along `route`; a failed card part cancels the gift card debit."""
     transactions: list[JSON] = []
     card_amount = amount
     if gift_card:
@@ -213,7 +262,7 @@ def authorize_checkout(
     if card_amount > 0 or not transactions:
         if card is None:
             raise ValueError("a card is needed for the amount the gift card does not cover")
-        attempts = authorize_card(card, card_amount, now, now_ts, first_psp=first_psp)
+        attempts = authorize_card(card, card_amount, now, now_ts, route=route)
         transactions += attempts
         if attempts[-1]["status"] in ("REFUSED", "ERROR"):
             compensate(transactions, now)
@@ -222,25 +271,22 @@ def authorize_checkout(
 
 def compensate(transactions: list[JSON], now: str) -> None:
     """Cancel the gift card debits of a checkout whose card part failed."""
+    status, code, text = GIFT_CARD_CODES["cancelled"]
     for tx in transactions:
         if tx["method"] == "giftcard" and tx["status"] == "AUTHORIZED":
             tx.update(
-                status="ABORTED",
-                partner_status="CANCELLED",
-                partner_status_description="Debit cancelled: the rest of the payment failed",
+                status=status,
+                partner_status=code,
+                partner_status_description=text,
                 remaining_amount=0,
                 updated_at=now,
             )
 
 
 def settle_transaction(tx: JSON, status: str, now: str) -> None:
-    """Resolve a PENDING partner transaction as the PSP would, later."""
-    if status == "AUTHORIZED":
-        code, text = AUTHORIZED_CODES.get(tx["partner"], AUTHORIZED_CODES[CARD_PSPS[0]])
-    elif status == "REFUSED":
-        code, text = "05", "Do not honour"
-    else:
-        code, text = "96", "System malfunction at the acquirer"
+    """Resolve a PENDING partner transaction as the PSP would, later, with its own codes."""
+    table = CODES.get(tx["partner"], CODES[CARD_PSPS[0]])
+    _, code, text = table[SETTLED_OUTCOME[status]]
     tx.update(status=status, partner_status=code, partner_status_description=text, updated_at=now)
     if status != "AUTHORIZED":
         tx["remaining_amount"] = 0

@@ -1,5 +1,5 @@
 """`Sandbox`: the emulated Purse Payment API v2 on loopback as an async context manager; wires the
-aiohttp app and owns the shopper helpers, faults, counters, ledger and webhook deliveries."""
+aiohttp app and owns the shopper helpers, saved cards, faults, counters, ledger and webhooks."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ from ._operations import complete_authorization, operation_routes
 from ._payment_routes import payment_routes
 from ._payments import settle
 from ._problems import problem_middleware
+from ._psp import parse_card
 from ._sessions import session_routes, submit_session
 from ._state import STATE, CreationKind, Credentials, LedgerEntry, SandboxState, Stats
-from ._webhooks import WebhookDelivery, WebhookDispatcher
+from ._webhooks import WebhookDelivery, WebhookDispatcher, WebhookFaults
 
 if TYPE_CHECKING:
     from .._client import AsyncPurse
@@ -43,7 +44,14 @@ class Sandbox:
     `token_lifetime` (seconds) is the `expires_in` of issued tokens; `session_ttl` the client
     session lifetime; `webhook_secret` makes webhooks carry `x-purse-signature`;
     `pending_delay` settles PENDING authorizations (card 4000000000000077) as AUTHORIZED after
-    that many seconds (None: only `settle_pending()` does).
+    that many seconds (None: only `settle_pending()` does). Every change of a payment is one new
+    `version` and one webhook; `webhook_faults` duplicates, holds back or delays them.
+
+    Saved cards: an authorization that asked to keep its card (`allow_future_usage: true`, or a
+    split item's `save_token: true`) puts a `wallet_token` on its AUTHORIZED card transaction;
+    `save_card()` makes one directly. `POST /payments` with one split item `{"wallet_token",
+    "amount"}` is then a merchant-initiated payment (no 3-D Secure, no `browser`). Partners,
+    raw codes and eligibility: docs/sandbox.md.
 
     Idempotency keys: captures, refunds and voids are always deduplicated by
     `x-idempotency-key` (documented by Purse): a key used before answers `409` problem+json
@@ -94,6 +102,12 @@ class Sandbox:
     @property
     def webhook_deliveries(self) -> list[WebhookDelivery]:
         return self._webhooks.deliveries
+
+    @property
+    def webhook_faults(self) -> WebhookFaults:
+        """Faults for the next webhook deliveries: `duplicate_next(n)`, `hold_next(n)` then
+        `release_held()`, `delay(seconds)`, `clear()` (call them on the sandbox's loop)."""
+        return self._webhooks.faults
 
     @property
     def deduplicate_creates(self) -> bool:
@@ -152,9 +166,23 @@ class Sandbox:
         )
         return url
 
+    def save_card(
+        self,
+        number: str,
+        *,
+        customer_reference: str | None = None,
+        holder: str = "Jane Doe",
+        expiry: str = "12/30",
+    ) -> str:
+        """Save a card (e.g. a `MagicCards` number) as a wallet token for merchant-initiated
+        payments; the token id `wt_<32 hex>`. The same card (number, expiry) for the same
+        customer keeps one token. `ValueError` if `number` or `expiry` is not a card's."""
+        return self.state.wallet.save(parse_card(number, holder, expiry), customer_reference)
+
     def settle_pending(self, payment_id: str, status: str = "AUTHORIZED") -> None:
         """Resolve a PENDING authorization now as AUTHORIZED, REFUSED or ERROR (call it on the
-        sandbox's event loop). `ValueError` if the payment has nothing pending."""
+        sandbox's event loop): one new `version`, one webhook. `ValueError` if the payment has
+        nothing pending."""
         timer = self._timers.pop(payment_id, None)
         if timer is not None:
             timer.cancel()

@@ -10,12 +10,14 @@ from typing import Any
 from aiohttp import web
 
 from . import _psp
+from ._eligibility import card_route, describe, is_eligible
 from ._jws import sign_redirection
 from ._operations import complete_authorization
 from ._payments import build_payment
 from ._problems import ApiProblem, read_json, write_conflict
 from ._state import STATE, SandboxState, new_id
 from ._validation import validate_request
+from ._wallet import customer_reference
 
 __all__ = ["abort_by_customer", "redirect_url", "session_routes", "submit_session"]
 
@@ -94,14 +96,23 @@ def submit_session(
         raise ValueError("the gift card amount can't be negative")
     # An empty card is fine when a gift card covers it all; `authorize_checkout` says otherwise.
     parsed = _psp.parse_card(card, holder, expiry) if card.strip() else None
+    amount, currency = session["amount"], session["currency"]
+    if gift_card and not is_eligible(_psp.GIFT_CARD_PSP, "giftcard", amount, currency):
+        raise ValueError(f"gift cards are not accepted here ({describe(amount, currency)})")
+    route = card_route(amount, currency)
+    if parsed is not None and not route:
+        raise ValueError(f"cards are not accepted here ({describe(amount, currency)})")
     transactions = _psp.authorize_checkout(
         card=parsed,
-        amount=session["amount"],
+        amount=amount,
         now=state.clock.iso(),
         now_ts=state.clock.now(),
+        route=route,
         gift_card=gift_card,
         gift_card_amount=gift_card_amount,
     )
+    if parsed is not None and session.get("allow_future_usage") is True:
+        state.wallet.save_when_authorized(transactions, parsed, customer_reference(session))
     payment = build_payment(
         state, source=session, transactions=transactions, client_session_id=session["id"]
     )

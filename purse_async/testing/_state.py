@@ -1,5 +1,5 @@
-"""The sandbox's in-memory world: clock, ids, credentials, tokens, sessions, payments,
-idempotency keys, the ledger and the counters. Plain JSON-ready dicts, never the SDK's models."""
+"""The sandbox's in-memory world: clock, ids, credentials, tokens, sessions, payments, saved
+cards, idempotency keys, the ledger and the counters. Plain JSON-ready dicts, never SDK models."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import attrs
 from aiohttp import web
+
+from ._wallet import Wallet
 
 __all__ = [
     "STATE",
@@ -119,6 +121,8 @@ class SandboxState:
         # can count what one key made (whether or not the server deduplicated it).
         self.creation_keys: dict[str, str | None] = {}
         self.ledger: dict[str, list[LedgerEntry]] = {}
+        # Wallet tokens (saved cards) for merchant-initiated payments.
+        self.wallet = Wallet()
         # The Sandbox listens here (webhooks, delayed settlements); handlers only announce.
         self.listeners: list[Callable[[JSON], None]] = []
 
