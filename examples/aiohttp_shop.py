@@ -1,32 +1,77 @@
 """An aiohttp.web shop paying with Purse through `purse_async` (the async twin of django_shop).
 
 Run against the embedded sandbox: `python examples/aiohttp_shop.py` (PURSE_* to go live).
+
+The return view trusts nothing the shopper brings: the redirection must be signed by Purse AND
+be for the client session created for this order (a token of another checkout is refused), and
+the payment must be for this order's amount, currency and reference (`payment.check`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import AsyncIterator
+from urllib.parse import urlencode
 
 from aiohttp import web
 
 import purse_async
 
+
+@dataclasses.dataclass
+class Order:
+    """What the shop keeps per order (a real shop: columns of its order table)."""
+
+    reference: str
+    amount: int
+    currency: str
+    client_session_id: str
+    payment_id: str | None = None  # set once a payment matching the order is authorized
+
+
 PURSE = web.AppKey("purse", purse_async.AsyncPurse)
+#: The orders by reference (in memory: one process, for the example).
+ORDERS = web.AppKey("orders", dict[str, Order])
 RETURN_URL = os.environ.get("SHOP_RETURN_URL", "https://shop.example/payment/return/")
+
+
+@dataclasses.dataclass(frozen=True)
+class WebhookConfig:
+    """The webhook endpoint's checks: the x-purse-signature secret if Purse signs your webhooks
+    (None: no signature check), the source addresses (None: Purse's documented ones)."""
+
+    secret: str | None = os.environ.get("SHOP_WEBHOOK_SECRET") or None
+    allowlist: tuple[str, ...] | None = (
+        tuple(os.environ["SHOP_WEBHOOK_ALLOWLIST"].split(","))
+        if os.environ.get("SHOP_WEBHOOK_ALLOWLIST")
+        else None
+    )
+
+
+WEBHOOKS = web.AppKey("webhooks", WebhookConfig)
 
 
 async def checkout(request: web.Request) -> web.Response:
     data = await request.json()
+    orders = request.app[ORDERS]
     try:
+        reference, amount = data["order_reference"], data["amount"]
+        currency = data.get("currency", "EUR")
+        known = orders.get(reference)
+        if known is not None and known.payment_id is not None:
+            return web.json_response({"error": f"order {reference} is already paid"}, status=409)
         session = await request.app[PURSE].client_sessions.create(
-            amount=data["amount"],
-            currency=data.get("currency", "EUR"),
-            shopper_redirection_url=RETURN_URL,
-            order={"reference": data["order_reference"], "net_amount": data["amount"]},
+            amount=amount,
+            currency=currency,
+            # The order travels in the return URL: the return view finds the session to expect.
+            shopper_redirection_url=f"{RETURN_URL}?{urlencode({'order': reference})}",
+            order={"reference": reference, "net_amount": amount},
         )
     except (KeyError, purse_async.ValidationError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
+    # A new checkout of the order replaces the previous session: its return is refused now.
+    orders[reference] = Order(reference, amount, currency, session.id)
     return web.json_response(
         {
             "client_session_id": session.id,
@@ -38,15 +83,35 @@ async def checkout(request: web.Request) -> web.Response:
 
 async def payment_return(request: web.Request) -> web.Response:
     purse = request.app[PURSE]
+    order = request.app[ORDERS].get(request.query.get("order", ""))
+    if order is None:
+        return web.json_response({"error": "unknown order"}, status=404)
     try:
-        redirect = await purse.redirections.verify(str(request.rel_url))
+        # Signed by Purse, and for the session created for this order: a token of another
+        # checkout (another order, another shopper) replayed on this URL is refused.
+        redirect = await purse.redirections.verify(
+            str(request.rel_url), expected_client_session_id=order.client_session_id
+        )
     except purse_async.SignatureVerificationError as exc:
         return web.json_response({"error": f"invalid redirection: {exc}"}, status=400)
     if redirect.payment_id is None:
         return web.json_response({"status": str(redirect.client_session_status)})
     payment = await purse.payments.retrieve(redirect.payment_id)
     status = payment.authorization.status if payment.authorization else None
-    return web.json_response({"payment_id": payment.id, "status": str(status)})
+    if status == purse_async.AuthorizationStatus.AUTHORIZED:
+        try:
+            # Not the status alone: what was authorized must be what the order costs.
+            payment.check(
+                amount=order.amount, currency=order.currency, order_reference=order.reference
+            )
+        except purse_async.PaymentMismatchError as exc:
+            return web.json_response(
+                {"error": str(exc), "mismatches": list(exc.mismatches)}, status=409
+            )
+        order.payment_id = payment.id
+    return web.json_response(
+        {"payment_id": payment.id, "status": str(status), "order_reference": order.reference}
+    )
 
 
 async def capture(request: web.Request) -> web.Response:
@@ -65,9 +130,58 @@ async def capture(request: web.Request) -> web.Response:
     )
 
 
+async def purse_webhook(request: web.Request) -> web.Response:
+    """Purse's webhook (POST, the payment JSON): vetted, deduplicated, then applied to the order.
+
+    `await request.read()` is the raw body the signature was computed over (never re-encode
+    `await request.json()`); `request.remote` is the peer: behind a reverse proxy, pass the
+    client address your proxy sets instead (and only one you trust it to set).
+    """
+    config = request.app[WEBHOOKS]
+    try:
+        event = await request.app[PURSE].webhooks.process(
+            await request.read(),
+            headers=request.headers,
+            remote_ip=request.remote or "",
+            secret=config.secret,
+            allowlist=config.allowlist,
+            refetch=True,  # act on the payment as the API shows it now
+        )
+    except (purse_async.WebhookError, purse_async.SignatureVerificationError) as exc:
+        # An untrusted source, a bad signature or an unreadable body: refused, not applied.
+        return web.json_response({"error": str(exc)}, status=400)
+    if event.is_new:
+        _apply_payment(request.app[ORDERS], event.payment)
+    # Duplicates and stale versions are answered 200 too: Purse need not send them again.
+    return web.json_response(
+        {"payment_id": event.payment_id, "version": event.version, "reason": event.reason}
+    )
+
+
+def _apply_payment(orders: dict[str, Order], payment: purse_async.Payment) -> None:
+    """Mark the order paid when the payment authorized it (the shopper may never come back to
+    the return URL): same checks as the return view."""
+    order = orders.get(payment.order_reference or "")
+    status = payment.authorization.status if payment.authorization else None
+    if (
+        order is None
+        or order.payment_id is not None
+        or status != purse_async.AuthorizationStatus.AUTHORIZED
+        or payment.client_session_id != order.client_session_id
+    ):
+        return
+    try:
+        payment.check(amount=order.amount, currency=order.currency, order_reference=order.reference)
+    except purse_async.PaymentMismatchError:
+        return
+    order.payment_id = payment.id
+
+
 def make_app(purse_kwargs: dict[str, object] | None = None) -> web.Application:
     """The app; one AsyncPurse for its lifetime, closed on cleanup."""
     app = web.Application()
+    app[ORDERS] = {}
+    app[WEBHOOKS] = WebhookConfig()
 
     async def purse_ctx(app: web.Application) -> AsyncIterator[None]:
         client = (
@@ -83,6 +197,7 @@ def make_app(purse_kwargs: dict[str, object] | None = None) -> web.Application:
     app.router.add_post("/checkout/", checkout)
     app.router.add_get("/payment/return/", payment_return)
     app.router.add_post("/payments/{payment_id}/capture/", capture)
+    app.router.add_post("/purse/webhook/", purse_webhook)
     return app
 
 

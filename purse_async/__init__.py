@@ -3,9 +3,19 @@
 The blocking twin is `purse_sync.Purse`; the emulated API for tests is `purse_async.testing`.
 """
 
+from ._attempts import (
+    AttemptRecord,
+    AttemptStore,
+    AuthorizationOutcome,
+    MemoryAttemptStore,
+    RetryAction,
+    RetryDecision,
+)
 from ._auth import AccessToken, MemoryTokenStore, TokenStore
+from ._authorization_retry import AuthorizationRetry, Initiator
 from ._client import AsyncPurse
 from ._config import RetryPolicy, Settings
+from ._declines import DeclineKind
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -22,6 +32,7 @@ from ._errors import (
     NotFoundError,
     OutcomeUnknownError,
     OutcomeUnknownTimeoutError,
+    PaymentMismatchError,
     PermissionDeniedError,
     Problem,
     PurseError,
@@ -84,6 +95,7 @@ from .resources import (
     AsyncSigningKeys,
     AsyncWebhooks,
 )
+from .resources._webhook_events import MemoryWebhookStore, WebhookEvent, WebhookStore
 
 __all__ = [
     "APIConnectionError",
@@ -99,9 +111,13 @@ __all__ = [
     "AsyncRedirections",
     "AsyncSigningKeys",
     "AsyncWebhooks",
+    "AttemptRecord",
+    "AttemptStore",
     "Authentication",
     "AuthenticationError",
     "Authorization",
+    "AuthorizationOutcome",
+    "AuthorizationRetry",
     "AuthorizationStatus",
     "BadRequestError",
     "Browser",
@@ -116,18 +132,22 @@ __all__ = [
     "ConflictError",
     "Customer",
     "CustomerAccount",
+    "DeclineKind",
     "DecodeError",
     "EligibleSolution",
     "EligibleSolutionList",
     "FieldError",
     "GiftCard",
     "IdempotencyConflictError",
+    "Initiator",
     "IntegrationMode",
     "InternalServerError",
     "ItemLine",
     "JsonWebKey",
     "JsonWebKeySet",
+    "MemoryAttemptStore",
     "MemoryTokenStore",
+    "MemoryWebhookStore",
     "NotFoundError",
     "Operation",
     "OperationPartnerTransaction",
@@ -140,6 +160,7 @@ __all__ = [
     "PartnerAdditionalData",
     "PartnerTransaction",
     "Payment",
+    "PaymentMismatchError",
     "PermissionDeniedError",
     "Priority",
     "Problem",
@@ -149,6 +170,8 @@ __all__ = [
     "Redirection",
     "RedirectionResult",
     "ResponseTooLargeError",
+    "RetryAction",
+    "RetryDecision",
     "RetryPolicy",
     "Settings",
     "Shipment",
@@ -162,6 +185,8 @@ __all__ = [
     "Wallet",
     "Webhook",
     "WebhookError",
+    "WebhookEvent",
+    "WebhookStore",
     "Widget",
     "__version__",
 ]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ._client import AsyncPurse
-from ._errors import PurseError
+from ._errors import PaymentMismatchError, PurseError, SignatureVerificationError
 from .models import Payment
 
 ORDER: dict[str, Any] = {
@@ -79,28 +79,9 @@ def show_payment(p: Printer, payment: Payment) -> None:
         p.note("(no authorization yet)")
         return
     p.kv("authorization status", auth.status)
-    rows = []
-    for tx in auth.partner_transactions:
-        card = tx.card
-        rows.append(
-            [
-                tx.partner or "?",
-                tx.method or "?",
-                _money(tx.amount, payment.currency),
-                tx.status,
-                tx.partner_status or "",
-                f"{card.selected_network} **{card.last_four_digits}" if card else "",
-                (tx.partner_status_description or "")[:48],
-            ]
-        )
-    p.table(["partner", "method", "amount", "status", "raw status", "card", "PSP says"], rows)
-    authorized = auth.authorized_transaction
-    failed = auth.failed_attempts
-    if authorized is not None and failed:
-        p.note(
-            f"-> {len(failed)} failed attempt(s) before {authorized.partner} authorized: "
-            "Purse cascaded to the next PSP"
-        )
+    p.note("payment.explain(): the partner transactions in the order Purse tried them")
+    for line in payment.explain().splitlines():
+        p.note(f"  {line}")
 
 
 def show_amounts(p: Printer, payment: Payment) -> None:
@@ -126,7 +107,8 @@ def show_amounts(p: Printer, payment: Payment) -> None:
 
 
 async def walk(purse: AsyncPurse, p: Printer, checkout: Any | None) -> None:
-    """The guide's steps; `checkout(session_id) -> redirect URL` plays the shopper when given."""
+    """The guide's steps; `checkout(session_id, refused=False) -> redirect URL` plays the
+    shopper when given (with a card the PSP refuses when `refused`)."""
     p.step("Authenticate (OAuth2 client credentials)")
     await purse.authenticate()
     p.kv("token", f"obtained ({purse.token_requests} token request; value never printed)")
@@ -161,8 +143,17 @@ async def walk(purse: AsyncPurse, p: Printer, checkout: Any | None) -> None:
     p.kv("redirected to", redirect_url[:72] + "...")
 
     p.step("Verify the signed redirection (JWS, RS256, keys from /signing-jwks)")
-    redirect = await purse.redirections.verify(redirect_url)
-    p.kv("signature", "valid")
+    # Bound to this order's checkout: a token of any other session is refused.
+    redirect = await purse.redirections.verify(
+        redirect_url, expected_client_session_id=session.id, max_age=600
+    )
+    p.kv("signature", "valid, for this order's client session, issued < 10 min ago")
+    try:
+        await purse.redirections.verify(redirect_url, expected_client_session_id="another-order")
+    except SignatureVerificationError as exc:
+        p.kv("on another order", f"refused: {exc}")
+    else:
+        raise PurseError("a redirection of another client session was accepted")
     p.kv("payment id", redirect.payment_id)
     p.kv("authorization status", redirect.authorization_status)
     p.kv("client session status", redirect.client_session_status)
@@ -172,6 +163,10 @@ async def walk(purse: AsyncPurse, p: Printer, checkout: Any | None) -> None:
     p.step("Get the payment with its partner transactions")
     payment = await purse.payments.retrieve(redirect.payment_id)
     show_payment(p, payment)
+
+    p.step("Check the payment against the order before fulfilling it")
+    payment.check(amount=12000, currency="EUR", order_reference=ORDER["reference"])
+    p.kv("payment.check(...)", "amount, currency, order reference and total authorized match")
 
     p.step("Capture 50.00 EUR")
     capture = await purse.payments.capture(payment.id, amount=5000)
@@ -193,6 +188,42 @@ async def walk(purse: AsyncPurse, p: Printer, checkout: Any | None) -> None:
         o = final.overview
         p.kv("overview", f"captured {o.captured}, refunded {o.refunded}, voided {o.voided}")
 
+    await declined_order(purse, p, checkout)
+
+
+async def declined_order(purse: AsyncPurse, p: Printer, checkout: Any) -> None:
+    """A second order paid with a card the PSP refuses: what explain() and check() say."""
+    p.step("Another order: the shopper's card is refused (hard decline, sandbox magic card)")
+    order = {**ORDER, "reference": "JLA123458", "net_amount": 4500, "tax_amount": 750}
+    session = await purse.client_sessions.create(
+        amount=4500,
+        currency="EUR",
+        shopper_redirection_url=RETURN_URL,
+        order=order,
+        customer=CUSTOMER,
+    )
+    redirect = await purse.redirections.verify(
+        await checkout(session.id, refused=True),
+        expected_client_session_id=session.id,
+        max_age=600,
+    )
+    if redirect.payment_id is None:
+        raise PurseError("the redirection carries no payment id")
+    payment = await purse.payments.retrieve(redirect.payment_id)
+    show_payment(p, payment)
+    try:
+        payment.check(amount=4500, currency="EUR", order_reference=order["reference"])
+    except PaymentMismatchError as exc:
+        p.kv("payment.check(...)", f"refused: {'; '.join(exc.mismatches)}")
+    else:
+        raise PurseError("a refused payment passed payment.check()")
+    # May a new authorization be attempted? The SDK re-reads the payment and decides.
+    decision = await purse.payments.retry_decision(payment.id, initiator="CIT")
+    p.kv("retry_decision(CIT)", f"{decision.action.value}: {decision.reason}")
+    if decision.exclude_partners:
+        p.kv("partners tried", ", ".join(decision.exclude_partners))
+    p.note("-> do not fulfil the order; ask the shopper for another means of payment")
+
 
 async def run_embedded(out: TextIO) -> None:
     from .testing import MagicCards, Sandbox
@@ -202,8 +233,9 @@ async def run_embedded(out: TextIO) -> None:
     async with Sandbox() as sandbox:
         p.kv("sandbox", sandbox.base_url)
 
-        async def checkout(session_id: str) -> str:
-            return await sandbox.checkout(session_id, card=MagicCards.SOFT_DECLINE_CASCADE)
+        async def checkout(session_id: str, *, refused: bool = False) -> str:
+            card = MagicCards.REFUSED if refused else MagicCards.SOFT_DECLINE_CASCADE
+            return await sandbox.checkout(session_id, card=card)
 
         async with sandbox.client() as purse:
             await walk(purse, p, checkout)

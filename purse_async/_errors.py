@@ -9,6 +9,7 @@ Every error the SDK raises derives from `PurseError`; the tree::
     ├── DecodeError                    a response that does not fit the models (names the path)
     │   └── ResponseTooLargeError      ... or exceeds the size or nesting caps
     ├── SignatureVerificationError     a redirection or webhook whose signature does not hold
+    ├── PaymentMismatchError           a payment that is not what the merchant's order expects
     ├── WebhookError                   a webhook body or source that cannot be trusted or parsed
     ├── APIConnectionError             the request did not get an HTTP answer
     │   ├── APITimeoutError            ... because it ran out of time
@@ -57,6 +58,7 @@ __all__ = [
     "NotFoundError",
     "OutcomeUnknownError",
     "OutcomeUnknownTimeoutError",
+    "PaymentMismatchError",
     "PermissionDeniedError",
     "Problem",
     "PurseError",
@@ -135,6 +137,20 @@ class SignatureVerificationError(PurseError):
 
 class WebhookError(PurseError):
     """A webhook request could not be trusted or parsed."""
+
+
+class PaymentMismatchError(PurseError):
+    """What Purse authorized is not what the merchant's order expects (`Payment.check`).
+
+    `mismatches` names every difference at once, each as `field found (the order expects
+    ...)` or `field missing in the payment (...)`; `payment_id` is the payment checked. Do not
+    fulfil the order: the shopper paid for something else (another amount, currency or order).
+    """
+
+    def __init__(self, message: str, *, payment_id: str | None, mismatches: Sequence[str]) -> None:
+        super().__init__(message)
+        self.payment_id = payment_id
+        self.mismatches: tuple[str, ...] = tuple(mismatches)
 
 
 class APIConnectionError(PurseError):

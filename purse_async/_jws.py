@@ -6,6 +6,8 @@ algorithms are refused before any key is touched.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
@@ -13,12 +15,14 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 from jwt.algorithms import RSAAlgorithm
 
-from ._errors import SignatureVerificationError
+from ._errors import ConfigurationError, SignatureVerificationError
 
 __all__ = [
     "ALLOWED_ALGORITHMS",
     "REDIRECTION_PARAM",
     "SigningKey",
+    "check_binding",
+    "check_binding_options",
     "extract_token",
     "read_header",
     "rsa_keys_by_kid",
@@ -108,12 +112,17 @@ def verify_token(
     *,
     leeway: float = 30.0,
     required_claims: Sequence[str] = ("client_session_id",),
+    expected_client_session_id: str | None = None,
+    max_age: float | None = None,
+    now: float | None = None,
 ) -> dict[str, Any]:
-    """Verify the signature and `exp`/`nbf` (when present) and return the claims.
+    """Verify the signature and `exp`/`nbf`/`iat` (when present), then the binding of the
+    claims (`check_binding`), and return the claims.
 
     `alg` is the token header's algorithm; a `SigningKey` whose JWK publishes an `alg` is used
     only for that algorithm (RFC 7517 §4.4): an RS256 key never verifies a PS256 signature.
     """
+    check_binding_options(expected_client_session_id, max_age)
     if isinstance(key, SigningKey):
         if key.alg is not None and key.alg != alg:
             raise SignatureVerificationError(
@@ -137,4 +146,84 @@ def verify_token(
     for name in required_claims:
         if not isinstance(claims.get(name), str) or not claims[name]:
             raise SignatureVerificationError(f"the redirection token has no {name} claim")
+    check_binding(
+        claims,
+        expected_client_session_id=expected_client_session_id,
+        max_age=max_age,
+        leeway=leeway,
+        now=now,
+    )
     return claims
+
+
+def check_binding_options(expected_client_session_id: object, max_age: object) -> None:
+    """`ConfigurationError` unless `expected_client_session_id` is None or a non-empty string
+    and `max_age` None or a finite number of seconds >= 0 (checked before any key is fetched)."""
+    if expected_client_session_id is not None and (
+        not isinstance(expected_client_session_id, str) or not expected_client_session_id
+    ):
+        raise ConfigurationError(
+            "expected_client_session_id must be the client session id stored for the order "
+            f"(a non-empty string), got {expected_client_session_id!r:.80}"
+        )
+    if max_age is not None and (
+        isinstance(max_age, bool)
+        or not isinstance(max_age, (int, float))
+        or not math.isfinite(max_age)
+        or max_age < 0
+    ):
+        raise ConfigurationError(
+            f"max_age must be a number of seconds >= 0 or None, got {max_age!r:.80}"
+        )
+
+
+def check_binding(
+    claims: Mapping[str, Any],
+    *,
+    expected_client_session_id: str | None = None,
+    max_age: float | None = None,
+    leeway: float = 30.0,
+    now: float | None = None,
+) -> None:
+    """Refuse verified claims that are not for this checkout or not recent enough.
+
+    - `expected_client_session_id`: the token's `client_session_id` must be this one (the
+      session the merchant created for the order the shopper returns to): a validly signed
+      token of another checkout, replayed on this order's return URL, is refused.
+    - `max_age` (seconds): the token must carry a numeric `iat` no older than `max_age`
+      (+ `leeway`); a token without `iat` is then refused.
+    - a numeric `iat` more than `leeway` seconds in the future is always refused.
+
+    `now` is the current Unix time (`time.time()` when None). Raises
+    `SignatureVerificationError`.
+    """
+    check_binding_options(expected_client_session_id, max_age)
+    if expected_client_session_id is not None:
+        found = claims.get("client_session_id")
+        if found != expected_client_session_id:
+            raise SignatureVerificationError(
+                f"the redirection token is for client session {found!s:.80}, "
+                f"expected {expected_client_session_id:.80}"
+            )
+    now = time.time() if now is None else now
+    iat = claims.get("iat")
+    numeric = isinstance(iat, (int, float)) and not isinstance(iat, bool) and math.isfinite(iat)
+    if iat is None or not numeric:
+        if max_age is None:
+            return
+        if iat is None:
+            raise SignatureVerificationError(
+                f"the redirection token has no iat claim: its age cannot be bounded by "
+                f"max_age={max_age}"
+            )
+        raise SignatureVerificationError(
+            f"the redirection token's iat claim is not a number: {iat!r:.40}"
+        )
+    if iat > now + leeway:
+        raise SignatureVerificationError(
+            f"the redirection token is issued {iat - now:.0f} s in the future (iat {iat})"
+        )
+    if max_age is not None and now - iat > max_age + leeway:
+        raise SignatureVerificationError(
+            f"the redirection token was issued {now - iat:.0f} s ago, more than max_age={max_age} s"
+        )

@@ -737,6 +737,11 @@ def _other_errors() -> list[pa.PurseError]:
         unknown,
         unknown_timeout,
         auth,
+        pa.PaymentMismatchError(
+            "payment p does not match the order: amount 1 (the order expects 2)",
+            payment_id="p",
+            mismatches=("amount 1 (the order expects 2)",),
+        ),
     ]
 
 

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import jwt
@@ -17,8 +17,17 @@ from jwt.algorithms import RSAAlgorithm
 
 import purse_async as pa
 import purse_sync
-from purse_async._jws import SigningKey, extract_token, read_header, rsa_keys_by_kid, verify_token
+from purse_async._jws import (
+    SigningKey,
+    check_binding,
+    check_binding_options,
+    extract_token,
+    read_header,
+    rsa_keys_by_kid,
+    verify_token,
+)
 from purse_async.resources._redirections import JWKS_MAX_AGE, _KeyCache
+from purse_async.testing import MagicCards, ThreadedSandbox
 from tests._scripted import ScriptedServer, reply
 
 JWKS_PATH = "/payment/v2/signing-jwks"
@@ -370,3 +379,214 @@ async def test_a_signature_in_another_alg_than_the_jwk_publishes_is_refused(
     assert (await verify(sign())).payment_id == "pay-1"
     assert (await verify(sign(alg="PS256", kid="ps"))).payment_id == "pay-1"
     assert len(server.of(JWKS_PATH)) == 1
+
+
+# --- binding a redirection to the order's checkout, and its age -------------------------------
+
+NOW = 1_750_000_000.0
+
+
+def test_a_token_of_the_expected_session_passes_the_binding() -> None:
+    check_binding(CLAIMS, expected_client_session_id="cs-1")
+    check_binding(CLAIMS)  # nothing expected: nothing compared
+
+
+def test_a_token_of_another_session_is_refused_naming_both_ids() -> None:
+    with pytest.raises(pa.SignatureVerificationError) as info:
+        check_binding(CLAIMS, expected_client_session_id="cs-2")
+    assert str(info.value) == "the redirection token is for client session cs-1, expected cs-2"
+
+
+@pytest.mark.parametrize(
+    "iat", [NOW, NOW - 600, NOW - 630, NOW + 30, float(NOW - 10)], ids=lambda v: f"{v - NOW:+}"
+)
+def test_an_iat_within_max_age_and_leeway_passes(iat: float) -> None:
+    check_binding({**CLAIMS, "iat": iat}, max_age=600, leeway=30, now=NOW)
+
+
+def test_an_iat_older_than_max_age_and_leeway_is_refused() -> None:
+    with pytest.raises(pa.SignatureVerificationError, match=r"issued 631 s ago.*max_age=600"):
+        check_binding({**CLAIMS, "iat": NOW - 631}, max_age=600, leeway=30, now=NOW)
+    with pytest.raises(pa.SignatureVerificationError, match="ago"):
+        check_binding({**CLAIMS, "iat": NOW - 1}, max_age=0, leeway=0, now=NOW)
+    # Without max_age an old token is not refused here (its exp, if any, is PyJWT's job).
+    check_binding({**CLAIMS, "iat": NOW - 10**6}, now=NOW)
+
+
+def test_an_iat_in_the_future_beyond_leeway_is_refused_with_or_without_max_age() -> None:
+    for max_age in (None, 600):
+        with pytest.raises(pa.SignatureVerificationError, match="in the future"):
+            check_binding({**CLAIMS, "iat": NOW + 31}, max_age=max_age, leeway=30, now=NOW)
+
+
+@pytest.mark.parametrize("iat", [None, "1750000000", True, float("nan"), float("inf"), [1]])
+def test_max_age_needs_a_numeric_iat(iat: Any) -> None:
+    claims = dict(CLAIMS) if iat is None else {**CLAIMS, "iat": iat}
+    with pytest.raises(pa.SignatureVerificationError, match="iat"):
+        check_binding(claims, max_age=600, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("expected", "max_age"),
+    [("", None), (123, None), (None, -1), (None, float("nan")), (None, True), (None, "60")],
+)
+def test_bad_binding_options_are_configuration_errors(expected: Any, max_age: Any) -> None:
+    with pytest.raises(pa.ConfigurationError):
+        check_binding_options(expected, max_age)
+    with pytest.raises(pa.ConfigurationError):
+        check_binding(CLAIMS, expected_client_session_id=expected, max_age=max_age)
+
+
+def test_verify_token_applies_the_binding_after_the_signature() -> None:
+    keys = rsa_keys_by_kid({"keys": [jwk(KEY, "k1")]})
+    with pytest.raises(pa.SignatureVerificationError, match="expected cs-2"):
+        verify_token(sign(), keys["k1"], "RS256", expected_client_session_id="cs-2")
+    # A forged token claiming the expected session fails on its signature, not on the binding.
+    header, _, signature = sign().split(".")
+    forged = f"{header}.{b64({**CLAIMS, 'client_session_id': 'cs-2'})}.{signature}"
+    with pytest.raises(pa.SignatureVerificationError, match="signature"):
+        verify_token(forged, keys["k1"], "RS256", expected_client_session_id="cs-2")
+
+
+VerifyKw = Callable[..., Awaitable[pa.RedirectionResult]]
+
+
+@pytest.fixture(params=["async", "sync"])
+async def verify_kw(
+    request: pytest.FixtureRequest, server: ScriptedServer
+) -> AsyncIterator[VerifyKw]:
+    """`verify(token, **options)` of a client of `server`, async or blocking (in a thread)."""
+    kwargs: dict[str, Any] = {
+        "client_id": "c",
+        "client_secret": "s",
+        "api_key": "k",
+        "base_url": server.base_url,
+    }
+    if request.param == "async":
+        async with pa.AsyncPurse(**kwargs) as client:
+            yield client.redirections.verify
+    else:
+        sync = await asyncio.to_thread(purse_sync.Purse, **kwargs)
+        try:
+
+            async def verify_sync(token: str, **options: Any) -> pa.RedirectionResult:
+                return await asyncio.to_thread(sync.redirections.verify, token, **options)
+
+            yield verify_sync
+        finally:
+            await asyncio.to_thread(sync.close)
+
+
+async def test_verify_binds_to_the_expected_session(
+    verify_kw: VerifyKw, server: ScriptedServer
+) -> None:
+    assert (await verify_kw(sign(), expected_client_session_id="cs-1")).payment_id == "pay-1"
+    with pytest.raises(pa.SignatureVerificationError, match="session cs-1, expected cs-2"):
+        await verify_kw(sign(), expected_client_session_id="cs-2")
+
+
+async def test_verify_bounds_the_age_of_the_token(verify_kw: VerifyKw) -> None:
+    now = int(time.time())
+    fresh = sign({**CLAIMS, "iat": now - 5, "exp": now + 600})
+    old = sign({**CLAIMS, "iat": now - 3600, "exp": now + 600})
+    assert (await verify_kw(fresh, max_age=60)).iat == now - 5
+    assert (await verify_kw(old)).iat == now - 3600  # no max_age: exp alone decides
+    with pytest.raises(pa.SignatureVerificationError, match="max_age=600"):
+        await verify_kw(old, max_age=600)
+    with pytest.raises(pa.SignatureVerificationError, match="no iat"):
+        await verify_kw(sign(), max_age=600)  # CLAIMS carry no iat
+    with pytest.raises(pa.SignatureVerificationError):
+        await verify_kw(sign({**CLAIMS, "iat": now + 3600}))  # issued in the future
+
+
+async def test_bad_options_fail_before_any_key_is_fetched(
+    verify_kw: VerifyKw, server: ScriptedServer
+) -> None:
+    with pytest.raises(pa.ConfigurationError, match="expected_client_session_id"):
+        await verify_kw(sign(), expected_client_session_id="")
+    with pytest.raises(pa.ConfigurationError, match="max_age"):
+        await verify_kw(sign(), max_age=-1)
+    assert server.of(JWKS_PATH) == []
+
+
+# --- the same against the sandbox: session A's return replayed on order B's URL ---------------
+
+RETURN_URL = "https://shop.example/payment/return"
+
+
+@pytest.fixture(scope="module")
+def box() -> Iterator[ThreadedSandbox]:
+    with ThreadedSandbox() as sandbox:
+        yield sandbox
+
+
+class Face:
+    """The async client, or the blocking one (called from a worker thread), of `box`."""
+
+    def __init__(self, async_client: pa.AsyncPurse | None, sync_client: Any) -> None:
+        self.async_client = async_client
+        self.sync_client = sync_client
+
+    async def __call__(self, call: Callable[[Any], Any]) -> Any:
+        if self.sync_client is not None:
+            return await asyncio.to_thread(call, self.sync_client)
+        return await call(self.async_client)
+
+
+@pytest.fixture(params=["async", "sync"])
+async def face(request: pytest.FixtureRequest, box: ThreadedSandbox) -> AsyncIterator[Face]:
+    kwargs = box.sandbox.client_kwargs()
+    if request.param == "async":
+        async with pa.AsyncPurse(**kwargs) as client:
+            yield Face(client, None)
+    else:
+        sync = await asyncio.to_thread(purse_sync.Purse, **kwargs)
+        try:
+            yield Face(None, sync)
+        finally:
+            await asyncio.to_thread(sync.close)
+
+
+async def checkout(face: Face, box: ThreadedSandbox, reference: str) -> tuple[str, str]:
+    """A client session for the order `reference`, paid: (session id, the shopper's return)."""
+    session = await face(
+        lambda c: c.client_sessions.create(
+            amount=12000,
+            currency="EUR",
+            shopper_redirection_url=f"{RETURN_URL}?order={reference}",
+            order={"reference": reference, "net_amount": 12000},
+        )
+    )
+    url = await asyncio.to_thread(box.checkout, session.id, card=MagicCards.AUTHORIZED)
+    return session.id, url
+
+
+async def test_a_return_of_another_session_is_refused_on_both_faces(
+    face: Face, box: ThreadedSandbox
+) -> None:
+    session_a, url_a = await checkout(face, box, "ORDER-A")
+    session_b, _ = await checkout(face, box, "ORDER-B")
+    token_a = extract_token(url_a)
+    replayed = f"{RETURN_URL}?order=ORDER-B&purse-redirection-data={token_a}"
+    # The signature alone holds: without the binding, A's token verifies on B's return URL.
+    assert (await face(lambda c: c.redirections.verify(replayed))).client_session_id == session_a
+    with pytest.raises(pa.SignatureVerificationError) as info:
+        await face(lambda c: c.redirections.verify(replayed, expected_client_session_id=session_b))
+    assert str(info.value) == (
+        f"the redirection token is for client session {session_a}, expected {session_b}"
+    )
+    ok = await face(
+        lambda c: c.redirections.verify(url_a, expected_client_session_id=session_a, max_age=60)
+    )
+    assert ok.client_session_id == session_a and ok.payment_id is not None
+
+
+async def test_a_sandbox_return_too_old_for_max_age_is_refused_on_both_faces(
+    face: Face, box: ThreadedSandbox
+) -> None:
+    claims = {"client_session_id": "cs-old", "iat": int(time.time()) - 120}
+    token = box.sandbox.sign_redirection(claims)
+    found = await face(lambda c: c.redirections.verify(token, max_age=300))
+    assert found.client_session_id == "cs-old"
+    with pytest.raises(pa.SignatureVerificationError, match="ago"):
+        await face(lambda c: c.redirections.verify(token, max_age=60))

@@ -5,17 +5,29 @@ Every money-moving POST carries an idempotency key chosen before the first attem
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from .._errors import IdempotencyConflictError, PurseError
+from .._attempts import (
+    AttemptRecord,
+    AttemptStore,
+    AuthorizationOutcome,
+    MemoryAttemptStore,
+    RetryDecision,
+)
+from .._authorization_retry import AuthorizationRetry, Initiator
+from .._errors import IdempotencyConflictError, PurseError, ValidationError
 from .._logging import logger
 from .._requester import tag_error
 from ..models import Browser, Customer, Order, Priority, SplitItem, Webhook
 from ..models.operation import Operation
 from ..models.payment import Payment
+from ._authorize import authorize_with_retry as _authorize_with_retry
+from ._authorize import retry_decision as _retry_decision
 from ._base import (
     API_PREFIX,
     AsyncAPIResource,
@@ -29,6 +41,9 @@ from ._base import (
     key_or_new,
 )
 from ._outcomes import create_once, differences, mismatch_error
+from ._polling import Fetch, check_polling
+from ._polling import wait_for_authorization as _wait
+from ._polling import watch as _watch
 
 __all__ = ["AsyncPayments"]
 
@@ -42,7 +57,7 @@ class AsyncPayments(AsyncAPIResource):
         amount: int,
         currency: str,
         split: Sequence[SplitItem | Mapping[str, Any]],
-        browser: Browser | Mapping[str, Any],
+        browser: Browser | Mapping[str, Any] | None = None,
         order: Order | Mapping[str, Any] | None = None,
         customer: Customer | Mapping[str, Any] | None = None,
         shopper_redirection_url: str | None = None,
@@ -50,6 +65,8 @@ class AsyncPayments(AsyncAPIResource):
         capture_mode: str | None = None,
         allow_future_usage: bool | None = None,
         webhook: Webhook | Mapping[str, Any] | None = None,
+        retry: AuthorizationRetry | None = None,
+        attempt_store: AttemptStore | None = None,
         extra_body: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
@@ -64,8 +81,44 @@ class AsyncPayments(AsyncAPIResource):
         re-sent: `OutcomeUnknownError` carries the key, amount and order reference (unless the
         client has `idempotent_creates=True`). A replay that differs from this request (amount,
         currency, order reference) raises `IdempotencyConflictError` naming the differences.
+        `browser` is needed when the shopper is present (3-D Secure); a merchant-initiated
+        payment on a saved `wallet_token` has none.
+
+        With `retry=AuthorizationRetry(...)` (MIT on a saved card only), this is
+        `authorize_with_retry(...)` returning its final payment: failed attempts are followed
+        at once by the new ones the policy allows, each keyed `{order reference}/authorization/
+        {n}` (so no `idempotency_key`), recorded in `attempt_store`. Use `authorize_with_retry`
+        to also get the attempts and the decision about the next one (e.g. retry tomorrow).
         """
         check_amount("amount", amount, allow_zero=bool(allow_future_usage))
+        if retry is not None or attempt_store is not None:
+            if retry is None or idempotency_key is not None or order is None:
+                raise ValidationError(
+                    "create(retry=...) needs retry= and order= (with a reference) and no "
+                    "idempotency_key: each attempt's key is derived from the order reference",
+                    field="retry",
+                    value=retry,
+                )
+            outcome = await self.authorize_with_retry(
+                amount=amount,
+                currency=currency,
+                split=split,
+                order=order,
+                retry=retry,
+                attempt_store=attempt_store,
+                browser=browser,
+                customer=customer,
+                shopper_redirection_url=shopper_redirection_url,
+                entity_id=entity_id,
+                capture_mode=capture_mode,
+                allow_future_usage=allow_future_usage,
+                webhook=webhook,
+                extra_body=extra_body,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            )
+            return outcome.payment
         key = key_or_new(idempotency_key)
         body = build_body(
             {
@@ -76,7 +129,7 @@ class AsyncPayments(AsyncAPIResource):
                 "customer": None if customer is None else check_object("customer", customer),
                 "shopper_redirection_url": shopper_redirection_url,
                 "split": check_list("split", split),
-                "browser": check_object("browser", browser),
+                "browser": None if browser is None else check_object("browser", browser),
                 "capture_mode": capture_mode,
                 "allow_future_usage": allow_future_usage,
                 "webhook": None if webhook is None else check_object("webhook", webhook),
@@ -110,6 +163,116 @@ class AsyncPayments(AsyncAPIResource):
             extra_headers=extra_headers,
         )
 
+    async def authorize_with_retry(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        split: Sequence[SplitItem | Mapping[str, Any]],
+        order: Order | Mapping[str, Any],
+        retry: AuthorizationRetry | None = None,
+        attempt_store: AttemptStore | None = None,
+        browser: Browser | Mapping[str, Any] | None = None,
+        customer: Customer | Mapping[str, Any] | None = None,
+        shopper_redirection_url: str | None = None,
+        entity_id: str | None = None,
+        capture_mode: str | None = None,
+        allow_future_usage: bool | None = None,
+        webhook: Webhook | Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AuthorizationOutcome:
+        """Authorize a merchant-initiated (MIT) payment on a saved card, with the new attempts
+        `retry` (default `AuthorizationRetry()`) allows at once (docs/authorization.md).
+
+        `split` is one item with a `wallet_token`; `order` needs a `reference`. Attempt n is
+        created with the key `{order reference}/authorization/{n}` and recorded in
+        `attempt_store` (default: a `MemoryAttemptStore` kept by this client; pass a durable
+        one to survive restarts) before it is sent and once answered. A soft decline is tried
+        again at once on the next eligible partner not tried yet (`eligible_solutions`), a
+        technical `ERROR` once; the loop never sleeps: a later retry comes back as a
+        `RETRY_AT` decision, so call again at `decision.at` (the same order and store resume
+        where they stopped). Returns the last attempt's payment, the attempts and the decision.
+
+        Calling again is always safe: attempt n is read back, never created twice. An
+        ambiguous failure (`OutcomeUnknownError`, any error with `may_have_been_applied`) stops
+        the loop and propagates; the attempt stays "in flight" and the next call raises
+        `OutcomeUnknownError` rather than guess, unless the client has
+        `idempotent_creates=True` (then it re-sends that attempt under its key). `timeout`
+        bounds the whole call.
+        """
+        return await _authorize_with_retry(
+            self,
+            amount=amount,
+            currency=currency,
+            split=split,
+            order=order,
+            customer=customer,
+            create={
+                "browser": browser,
+                "shopper_redirection_url": shopper_redirection_url,
+                "entity_id": entity_id,
+                "capture_mode": capture_mode,
+                "allow_future_usage": allow_future_usage,
+                "webhook": webhook,
+                "extra_body": extra_body,
+            },
+            retry=retry,
+            attempt_store=attempt_store,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    async def retry_decision(
+        self,
+        payment: Payment | str,
+        *,
+        initiator: Initiator,
+        history: Sequence[AttemptRecord] = (),
+        policy: AuthorizationRetry | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> RetryDecision:
+        """May a new authorization attempt follow this payment, and how (docs/authorization.md)?
+
+        Re-reads the payment first (a webhook's copy may be stale), and for an MIT decline
+        lists the eligible solutions, then applies `AuthorizationRetry.decide`: `DONT_RETRY`,
+        `RETRY_NOW`, `RETRY_AT` (`decision.at`) or `ASK_SHOPPER` (CIT), with the reason, the
+        partners already tried and the idempotency key of the next attempt. `initiator` is
+        "CIT" (shopper present) or "MIT"; `history` the order's earlier attempts (e.g. an
+        `AttemptStore`'s records). `timeout` bounds the whole call.
+        """
+        return await _retry_decision(
+            self,
+            payment,
+            initiator=initiator,
+            history=history,
+            policy=policy,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    def _default_attempt_store(self) -> AttemptStore:
+        store: AttemptStore = self.__dict__.setdefault("_attempt_store", MemoryAttemptStore())
+        return store
+
+    def _order_lock(self, order_reference: str) -> asyncio.Lock:
+        """One authorization loop at a time per order in this client."""
+        locks: weakref.WeakValueDictionary[str, asyncio.Lock] = self.__dict__.setdefault(
+            "_order_locks", weakref.WeakValueDictionary()
+        )
+        lock = locks.get(order_reference)
+        if lock is None:
+            lock = locks[order_reference] = asyncio.Lock()
+        return lock
+
     async def retrieve(
         self,
         payment_id: str,
@@ -129,6 +292,89 @@ class AsyncPayments(AsyncAPIResource):
             extra_headers=extra_headers,
         )
         return self._decode(result, Payment)
+
+    async def wait_for_authorization(
+        self,
+        payment_id: str,
+        *,
+        timeout: float = 300.0,
+        poll_interval: float = 1.0,
+        max_poll_interval: float = 30.0,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Payment:
+        """Poll a `PENDING` payment until its authorization status is final, and return it.
+
+        Final is anything but PENDING (AUTHORIZED, REFUSED, ERROR, ABORTED, and statuses this
+        SDK does not know yet: check `status.is_known`); a payment already final is returned
+        after one GET. Polls back off from `poll_interval` to `max_poll_interval` seconds (x1.5
+        each time). `timeout` bounds the whole wait, every GET included: when it runs out,
+        `APITimeoutError` names the payment and the last status seen. Each GET follows the
+        client's retry rules; `request_timeout` bounds one GET with its retries (default: the
+        client's `deadline`). Other errors (e.g. `NotFoundError`) end the wait at once.
+        """
+        check_polling(
+            timeout=timeout,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
+            request_timeout=request_timeout,
+            timeout_optional=False,
+        )
+        fetch = self._poller(payment_id, request_timeout, max_retries, extra_headers)
+        return await _wait(
+            fetch, timeout=timeout, poll_interval=poll_interval, max_poll_interval=max_poll_interval
+        )
+
+    def watch(
+        self,
+        payment_id: str,
+        *,
+        timeout: float | None = None,
+        poll_interval: float = 1.0,
+        max_poll_interval: float = 30.0,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[Payment]:
+        """Iterate over a payment's versions as they change (poll, no webhook needed).
+
+        Yields the current payment first, then the payment each time its `version` grows
+        (a newer state: settled authorization, capture, refund, void...). It does not stop at
+        a final status: it ends quietly once `timeout` seconds have passed (None: never), or
+        when you break out of the loop (each step waits for the next change). Polls back off
+        from `poll_interval` to `max_poll_interval` seconds while nothing changes, and start
+        again at `poll_interval` after a change. Each GET follows the client's retry rules
+        (`request_timeout`, `max_retries`, `extra_headers` as for `retrieve`); an error that
+        outlasts them ends the iteration with that error. Options are checked when called.
+        """
+        check_polling(
+            timeout=timeout,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
+            request_timeout=request_timeout,
+            timeout_optional=True,
+        )
+        fetch = self._poller(payment_id, request_timeout, max_retries, extra_headers)
+        return _watch(
+            fetch, timeout=timeout, poll_interval=poll_interval, max_poll_interval=max_poll_interval
+        )
+
+    def _poller(
+        self,
+        payment_id: str,
+        request_timeout: float | None,
+        max_retries: int | None,
+        extra_headers: Mapping[str, str] | None,
+    ) -> Fetch:
+        return Fetch(
+            self.retrieve,
+            check_id("payment_id", payment_id),
+            request_timeout=request_timeout,
+            call_deadline=self._settings.retry.deadline,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
 
     async def capture(
         self,

@@ -10,7 +10,14 @@ from typing import Any
 
 from .._converter import structure
 from .._errors import SignatureVerificationError
-from .._jws import SigningKey, extract_token, read_header, rsa_keys_by_kid, verify_token
+from .._jws import (
+    SigningKey,
+    check_binding_options,
+    extract_token,
+    read_header,
+    rsa_keys_by_kid,
+    verify_token,
+)
 from .._logging import logger
 from .._requester import Requester
 from ..models.jwks import JsonWebKeySet
@@ -126,6 +133,8 @@ class AsyncRedirections(AsyncAPIResource):
         redirection: str,
         *,
         leeway: float = 30.0,
+        expected_client_session_id: str | None = None,
+        max_age: float | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
@@ -135,8 +144,17 @@ class AsyncRedirections(AsyncAPIResource):
 
         `redirection` is the full URL the shopper landed on, its query string, or the bare
         `purse-redirection-data` token. Only RSA signatures from the published JWKS are
-        accepted; `exp` is honoured when present. Raises `SignatureVerificationError`.
+        accepted; `exp` is honoured when present, and an `iat` more than `leeway` seconds in
+        the future is refused. Raises `SignatureVerificationError`.
+
+        Bind the return to the order: pass `expected_client_session_id`, the id of the client
+        session you created for the order the shopper comes back to (store it with the
+        order). A validly signed token of any other checkout (another order, another shopper)
+        is then refused, naming both ids. `max_age` (seconds) refuses a token issued longer
+        ago (+ `leeway`), or without `iat`. Both are checked only after the signature held;
+        a bad value of either raises `ConfigurationError` before anything is fetched.
         """
+        check_binding_options(expected_client_session_id, max_age)
         token = extract_token(redirection)
         alg, kid = read_header(token)
 
@@ -152,5 +170,12 @@ class AsyncRedirections(AsyncAPIResource):
             return result
 
         key = await self._cache.key_for(kid, fetch)
-        claims = verify_token(token, key, alg, leeway=leeway)
+        claims = verify_token(
+            token,
+            key,
+            alg,
+            leeway=leeway,
+            expected_client_session_id=expected_client_session_id,
+            max_age=max_age,
+        )
         return structure({**claims, "token": token}, RedirectionResult)

@@ -18,11 +18,13 @@ from .._errors import (
     DecodeError,
     ResponseTooLargeError,
     SignatureVerificationError,
+    ValidationError,
     WebhookError,
 )
 from .._json import DEFAULT_MAX_RESPONSE_SIZE, loads
 from ..models.payment import Payment
-from ._base import AsyncAPIResource
+from ._base import AsyncAPIResource, check_id
+from ._webhook_events import MemoryWebhookStore, WebhookEvent, WebhookStore, check_store, dedupe
 
 __all__ = ["SIGNATURE_HEADER", "WEBHOOK_SOURCE_IPS", "AsyncWebhooks", "compute_signature"]
 
@@ -107,7 +109,71 @@ def _network(entry: object) -> _IPNetwork:
 
 
 class AsyncWebhooks(AsyncAPIResource):
-    """Webhook helpers; nothing here does I/O."""
+    """Webhook helpers: parse and vet a delivery (no I/O), or `process` it once and in order."""
+
+    _memory_store: MemoryWebhookStore | None = None
+
+    async def process(
+        self,
+        body: bytes | str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        remote_ip: str | None = None,
+        secret: str | Sequence[str] | None = None,
+        allowlist: Iterable[str] | None = None,
+        store: WebhookStore | None = None,
+        refetch: bool = False,
+        max_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+    ) -> WebhookEvent:
+        """Vet, parse and deduplicate a webhook delivery: act on it only if `event.is_new`.
+
+        Pass the raw body, the request headers and the peer address. With `remote_ip`, the
+        source must be a documented Purse address of this client's environment (or in
+        `allowlist`): `WebhookError` otherwise. With `secret`, the `x-purse-signature` header
+        must match (`SignatureVerificationError`). The body is decoded as in `parse`.
+
+        Per payment the highest `version` wins: a version already handled comes back as
+        `reason="duplicate"`, an older one as `"stale"`, both with `is_new=False` (answer 2xx
+        and ignore them). The versions live in `store` (default: this client's in-memory
+        `MemoryWebhookStore`; share one `WebhookStore` between processes). A new version is
+        recorded when this returns: if handling it then fails, its redelivery counts as a
+        duplicate, so make handling idempotent or reconcile with `payments.retrieve`. With
+        `refetch=True`, a new delivery's payment is re-read from the API (`event.payment`,
+        the authoritative state) before it is recorded.
+        """
+        if remote_ip is not None:
+            if not self.is_trusted_source(remote_ip, allowlist=allowlist):
+                known = allowlist is not None or self._settings.environment in WEBHOOK_SOURCE_IPS
+                raise WebhookError(
+                    f"webhook from {remote_ip.strip()!r:.80} refused: not a Purse source address"
+                    + ("" if known else " (this base URL has no documented ones: pass allowlist)")
+                )
+        elif allowlist is not None:
+            raise ConfigurationError(
+                "allowlist is only checked against remote_ip: pass remote_ip too"
+            )
+        if not isinstance(refetch, bool):
+            raise ConfigurationError(f"refetch must be True or False, got {refetch!r:.80}")
+        checked = self._default_store() if store is None else check_store(store)
+        delivered = self.parse(body, headers=headers, secret=secret, max_size=max_size)
+        try:
+            check_id("payment id", delivered.id)
+        except ValidationError:
+            raise WebhookError(
+                f"webhook payment id {delivered.id!r:.80} is not a valid id"
+            ) from None
+        return await dedupe(delivered, checked, self._refetch if refetch else None)
+
+    def _default_store(self) -> MemoryWebhookStore:
+        if self._memory_store is None:
+            self._memory_store = MemoryWebhookStore()
+        return self._memory_store
+
+    async def _refetch(self, payment_id: str) -> Payment:
+        # Imported here: the payments resource is not needed by anything else in this module.
+        from ._payments import AsyncPayments
+
+        return await AsyncPayments(self._requester, self._settings).retrieve(payment_id)
 
     def parse(
         self,

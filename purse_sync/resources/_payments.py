@@ -4,10 +4,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from purse_async import Browser, Customer, Operation, Order, Payment, Priority, SplitItem, Webhook
+from purse_async import (
+    AttemptRecord,
+    AttemptStore,
+    AuthorizationOutcome,
+    AuthorizationRetry,
+    Browser,
+    Customer,
+    Initiator,
+    Operation,
+    Order,
+    Payment,
+    Priority,
+    RetryDecision,
+    SplitItem,
+    Webhook,
+)
 from purse_sync._base import SyncClient
 
 __all__ = ["Payments"]
@@ -25,7 +40,7 @@ class Payments:
         amount: int,
         currency: str,
         split: Sequence[SplitItem | Mapping[str, Any]],
-        browser: Browser | Mapping[str, Any],
+        browser: Browser | Mapping[str, Any] | None = None,
         order: Order | Mapping[str, Any] | None = None,
         customer: Customer | Mapping[str, Any] | None = None,
         shopper_redirection_url: str | None = None,
@@ -33,6 +48,8 @@ class Payments:
         capture_mode: str | None = None,
         allow_future_usage: bool | None = None,
         webhook: Webhook | Mapping[str, Any] | None = None,
+        retry: AuthorizationRetry | None = None,
+        attempt_store: AttemptStore | None = None,
         extra_body: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
@@ -47,6 +64,14 @@ class Payments:
         re-sent: `OutcomeUnknownError` carries the key, amount and order reference (unless the
         client has `idempotent_creates=True`). A replay that differs from this request (amount,
         currency, order reference) raises `IdempotencyConflictError` naming the differences.
+        `browser` is needed when the shopper is present (3-D Secure); a merchant-initiated
+        payment on a saved `wallet_token` has none.
+
+        With `retry=AuthorizationRetry(...)` (MIT on a saved card only), this is
+        `authorize_with_retry(...)` returning its final payment: failed attempts are followed
+        at once by the new ones the policy allows, each keyed `{order reference}/authorization/
+        {n}` (so no `idempotency_key`), recorded in `attempt_store`. Use `authorize_with_retry`
+        to also get the attempts and the decision about the next one (e.g. retry tomorrow).
         """
         return self._root._run(
             lambda c: c.payments.create(
@@ -61,7 +86,107 @@ class Payments:
                 capture_mode=capture_mode,
                 allow_future_usage=allow_future_usage,
                 webhook=webhook,
+                retry=retry,
+                attempt_store=attempt_store,
                 extra_body=extra_body,
+                idempotency_key=idempotency_key,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            ),
+            timeout,
+        )
+
+    def authorize_with_retry(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        split: Sequence[SplitItem | Mapping[str, Any]],
+        order: Order | Mapping[str, Any],
+        retry: AuthorizationRetry | None = None,
+        attempt_store: AttemptStore | None = None,
+        browser: Browser | Mapping[str, Any] | None = None,
+        customer: Customer | Mapping[str, Any] | None = None,
+        shopper_redirection_url: str | None = None,
+        entity_id: str | None = None,
+        capture_mode: str | None = None,
+        allow_future_usage: bool | None = None,
+        webhook: Webhook | Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AuthorizationOutcome:
+        """Authorize a merchant-initiated (MIT) payment on a saved card, with the new attempts
+        `retry` (default `AuthorizationRetry()`) allows at once (docs/authorization.md).
+
+        `split` is one item with a `wallet_token`; `order` needs a `reference`. Attempt n is
+        created with the key `{order reference}/authorization/{n}` and recorded in
+        `attempt_store` (default: a `MemoryAttemptStore` kept by this client; pass a durable
+        one to survive restarts) before it is sent and once answered. A soft decline is tried
+        again at once on the next eligible partner not tried yet (`eligible_solutions`), a
+        technical `ERROR` once; the loop never sleeps: a later retry comes back as a
+        `RETRY_AT` decision, so call again at `decision.at` (the same order and store resume
+        where they stopped). Returns the last attempt's payment, the attempts and the decision.
+
+        Calling again is always safe: attempt n is read back, never created twice. An
+        ambiguous failure (`OutcomeUnknownError`, any error with `may_have_been_applied`) stops
+        the loop and propagates; the attempt stays "in flight" and the next call raises
+        `OutcomeUnknownError` rather than guess, unless the client has
+        `idempotent_creates=True` (then it re-sends that attempt under its key). `timeout`
+        bounds the whole call.
+        """
+        return self._root._run(
+            lambda c: c.payments.authorize_with_retry(
+                amount=amount,
+                currency=currency,
+                split=split,
+                order=order,
+                retry=retry,
+                attempt_store=attempt_store,
+                browser=browser,
+                customer=customer,
+                shopper_redirection_url=shopper_redirection_url,
+                entity_id=entity_id,
+                capture_mode=capture_mode,
+                allow_future_usage=allow_future_usage,
+                webhook=webhook,
+                extra_body=extra_body,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            ),
+            timeout,
+        )
+
+    def retry_decision(
+        self,
+        payment: Payment | str,
+        *,
+        initiator: Initiator,
+        history: Sequence[AttemptRecord] = (),
+        policy: AuthorizationRetry | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> RetryDecision:
+        """May a new authorization attempt follow this payment, and how (docs/authorization.md)?
+
+        Re-reads the payment first (a webhook's copy may be stale), and for an MIT decline
+        lists the eligible solutions, then applies `AuthorizationRetry.decide`: `DONT_RETRY`,
+        `RETRY_NOW`, `RETRY_AT` (`decision.at`) or `ASK_SHOPPER` (CIT), with the reason, the
+        partners already tried and the idempotency key of the next attempt. `initiator` is
+        "CIT" (shopper present) or "MIT"; `history` the order's earlier attempts (e.g. an
+        `AttemptStore`'s records). `timeout` bounds the whole call.
+        """
+        return self._root._run(
+            lambda c: c.payments.retry_decision(
+                payment,
+                initiator=initiator,
+                history=history,
+                policy=policy,
                 idempotency_key=idempotency_key,
                 timeout=timeout,
                 max_retries=max_retries,
@@ -85,6 +210,75 @@ class Payments:
                 payment_id,
                 idempotency_key=idempotency_key,
                 timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            ),
+            timeout,
+        )
+
+    def wait_for_authorization(
+        self,
+        payment_id: str,
+        *,
+        timeout: float = 300.0,
+        poll_interval: float = 1.0,
+        max_poll_interval: float = 30.0,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Payment:
+        """Poll a `PENDING` payment until its authorization status is final, and return it.
+
+        Final is anything but PENDING (AUTHORIZED, REFUSED, ERROR, ABORTED, and statuses this
+        SDK does not know yet: check `status.is_known`); a payment already final is returned
+        after one GET. Polls back off from `poll_interval` to `max_poll_interval` seconds (x1.5
+        each time). `timeout` bounds the whole wait, every GET included: when it runs out,
+        `APITimeoutError` names the payment and the last status seen. Each GET follows the
+        client's retry rules; `request_timeout` bounds one GET with its retries (default: the
+        client's `deadline`). Other errors (e.g. `NotFoundError`) end the wait at once.
+        """
+        return self._root._run(
+            lambda c: c.payments.wait_for_authorization(
+                payment_id,
+                timeout=timeout,
+                poll_interval=poll_interval,
+                max_poll_interval=max_poll_interval,
+                request_timeout=request_timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            ),
+            timeout,
+        )
+
+    def watch(
+        self,
+        payment_id: str,
+        *,
+        timeout: float | None = None,
+        poll_interval: float = 1.0,
+        max_poll_interval: float = 30.0,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Iterator[Payment]:
+        """Iterate over a payment's versions as they change (poll, no webhook needed).
+
+        Yields the current payment first, then the payment each time its `version` grows
+        (a newer state: settled authorization, capture, refund, void...). It does not stop at
+        a final status: it ends quietly once `timeout` seconds have passed (None: never), or
+        when you break out of the loop (each step waits for the next change). Polls back off
+        from `poll_interval` to `max_poll_interval` seconds while nothing changes, and start
+        again at `poll_interval` after a change. Each GET follows the client's retry rules
+        (`request_timeout`, `max_retries`, `extra_headers` as for `retrieve`); an error that
+        outlasts them ends the iteration with that error. Options are checked when called.
+        """
+        return self._root._iterate(
+            lambda c: c.payments.watch(
+                payment_id,
+                timeout=timeout,
+                poll_interval=poll_interval,
+                max_poll_interval=max_poll_interval,
+                request_timeout=request_timeout,
                 max_retries=max_retries,
                 extra_headers=extra_headers,
             ),

@@ -23,6 +23,8 @@ class Redirections:
         redirection: str,
         *,
         leeway: float = 30.0,
+        expected_client_session_id: str | None = None,
+        max_age: float | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
@@ -32,12 +34,22 @@ class Redirections:
 
         `redirection` is the full URL the shopper landed on, its query string, or the bare
         `purse-redirection-data` token. Only RSA signatures from the published JWKS are
-        accepted; `exp` is honoured when present. Raises `SignatureVerificationError`.
+        accepted; `exp` is honoured when present, and an `iat` more than `leeway` seconds in
+        the future is refused. Raises `SignatureVerificationError`.
+
+        Bind the return to the order: pass `expected_client_session_id`, the id of the client
+        session you created for the order the shopper comes back to (store it with the
+        order). A validly signed token of any other checkout (another order, another shopper)
+        is then refused, naming both ids. `max_age` (seconds) refuses a token issued longer
+        ago (+ `leeway`), or without `iat`. Both are checked only after the signature held;
+        a bad value of either raises `ConfigurationError` before anything is fetched.
         """
         return self._root._run(
             lambda c: c.redirections.verify(
                 redirection,
                 leeway=leeway,
+                expected_client_session_id=expected_client_session_id,
+                max_age=max_age,
                 idempotency_key=idempotency_key,
                 timeout=timeout,
                 max_retries=max_retries,

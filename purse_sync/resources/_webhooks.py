@@ -6,17 +6,59 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from purse_async import Payment
+from purse_async import Payment, WebhookEvent, WebhookStore
 from purse_sync._base import SyncClient
 
 __all__ = ["Webhooks"]
 
 
 class Webhooks:
-    """Webhook helpers; nothing here does I/O."""
+    """Webhook helpers: parse and vet a delivery (no I/O), or `process` it once and in order."""
 
     def __init__(self, root: SyncClient) -> None:
         self._root = root
+
+    def process(
+        self,
+        body: bytes | str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        remote_ip: str | None = None,
+        secret: str | Sequence[str] | None = None,
+        allowlist: Iterable[str] | None = None,
+        store: WebhookStore | None = None,
+        refetch: bool = False,
+        max_size: int = 4194304,
+    ) -> WebhookEvent:
+        """Vet, parse and deduplicate a webhook delivery: act on it only if `event.is_new`.
+
+        Pass the raw body, the request headers and the peer address. With `remote_ip`, the
+        source must be a documented Purse address of this client's environment (or in
+        `allowlist`): `WebhookError` otherwise. With `secret`, the `x-purse-signature` header
+        must match (`SignatureVerificationError`). The body is decoded as in `parse`.
+
+        Per payment the highest `version` wins: a version already handled comes back as
+        `reason="duplicate"`, an older one as `"stale"`, both with `is_new=False` (answer 2xx
+        and ignore them). The versions live in `store` (default: this client's in-memory
+        `MemoryWebhookStore`; share one `WebhookStore` between processes). A new version is
+        recorded when this returns: if handling it then fails, its redelivery counts as a
+        duplicate, so make handling idempotent or reconcile with `payments.retrieve`. With
+        `refetch=True`, a new delivery's payment is re-read from the API (`event.payment`,
+        the authoritative state) before it is recorded.
+        """
+        return self._root._run(
+            lambda c: c.webhooks.process(
+                body,
+                headers=headers,
+                remote_ip=remote_ip,
+                secret=secret,
+                allowlist=allowlist,
+                store=store,
+                refetch=refetch,
+                max_size=max_size,
+            ),
+            None,
+        )
 
     def parse(
         self,

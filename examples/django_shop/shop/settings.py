@@ -23,3 +23,9 @@ PURSE_BASE_URL = os.environ.get("PURSE_BASE_URL")
 PURSE_TIMEOUT = 30.0
 
 SHOP_RETURN_URL = "https://shop.example/payment/return/"
+
+# The webhook view (shop/views.py purse_webhook): the x-purse-signature secret, if Purse signs
+# your webhooks (None: no signature check), and the addresses webhooks may come from (None:
+# Purse's documented ones for PURSE_ENVIRONMENT).
+SHOP_WEBHOOK_SECRET = os.environ.get("SHOP_WEBHOOK_SECRET") or None
+SHOP_WEBHOOK_ALLOWLIST: list[str] | None = None

@@ -8,4 +8,5 @@ urlpatterns = [
     path("checkout/", views.checkout),
     path("payment/return/", views.payment_return),
     path("payments/<str:payment_id>/capture/", views.capture),
+    path("purse/webhook/", views.purse_webhook),
 ]

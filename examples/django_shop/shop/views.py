@@ -1,8 +1,14 @@
-"""Checkout views: create a client session, verify the shopper's return, capture."""
+"""Checkout views: create a client session, verify the shopper's return, capture.
+
+The return view trusts nothing the shopper brings: the redirection must be signed by Purse AND
+be for the client session created for this order (a token of another checkout is refused), and
+the payment must be for this order's amount, currency and reference (`payment.check`).
+"""
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -11,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 import purse_sync
 
+from .orders import Order, get_order, mark_paid, save_order
 from .purse import get_purse
 
 
@@ -19,14 +26,22 @@ from .purse import get_purse
 def checkout(request: HttpRequest) -> JsonResponse:
     data = json.loads(request.body or b"{}")
     try:
+        reference, amount = data["order_reference"], data["amount"]
+        currency = data.get("currency", "EUR")
+        known = get_order(reference)
+        if known is not None and known.payment_id is not None:
+            return JsonResponse({"error": f"order {reference} is already paid"}, status=409)
         session = get_purse().client_sessions.create(
-            amount=data["amount"],
-            currency=data.get("currency", "EUR"),
-            shopper_redirection_url=settings.SHOP_RETURN_URL,
-            order={"reference": data["order_reference"], "net_amount": data["amount"]},
+            amount=amount,
+            currency=currency,
+            # The order travels in the return URL: the return view finds the session to expect.
+            shopper_redirection_url=f"{settings.SHOP_RETURN_URL}?{urlencode({'order': reference})}",
+            order={"reference": reference, "net_amount": amount},
         )
     except (KeyError, purse_sync.ValidationError) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
+    # A new checkout of the order replaces the previous session: its return is refused now.
+    save_order(Order(reference, amount, currency, session.id))
     return JsonResponse(
         {
             "client_session_id": session.id,
@@ -40,16 +55,33 @@ def checkout(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def payment_return(request: HttpRequest) -> JsonResponse:
+    order = get_order(request.GET.get("order", ""))
+    if order is None:
+        return JsonResponse({"error": "unknown order"}, status=404)
     try:
-        redirect = get_purse().redirections.verify(request.get_full_path())
+        # Never trust an unverified redirection: it could be forged to fake a payment. Nor a
+        # signed one of another checkout (another order, another shopper) replayed on this URL.
+        redirect = get_purse().redirections.verify(
+            request.get_full_path(), expected_client_session_id=order.client_session_id
+        )
     except purse_sync.SignatureVerificationError as exc:
-        # Never trust an unverified redirection: it could be forged to fake a payment.
         return JsonResponse({"error": f"invalid redirection: {exc}"}, status=400)
     if redirect.payment_id is None:
         return JsonResponse({"status": str(redirect.client_session_status)}, status=200)
     payment = get_purse().payments.retrieve(redirect.payment_id)
     status = payment.authorization.status if payment.authorization else None
-    return JsonResponse({"payment_id": payment.id, "status": str(status)})
+    if status == purse_sync.AuthorizationStatus.AUTHORIZED:
+        try:
+            # Not the status alone: what was authorized must be what the order costs.
+            payment.check(
+                amount=order.amount, currency=order.currency, order_reference=order.reference
+            )
+        except purse_sync.PaymentMismatchError as exc:
+            return JsonResponse({"error": str(exc), "mismatches": list(exc.mismatches)}, status=409)
+        mark_paid(order.reference, payment.id)
+    return JsonResponse(
+        {"payment_id": payment.id, "status": str(status), "order_reference": order.reference}
+    )
 
 
 @csrf_exempt
@@ -69,3 +101,53 @@ def capture(request: HttpRequest, payment_id: str) -> JsonResponse:
         {"capture_id": operation.id, "amount": operation.amount, "replayed": operation.replayed},
         status=201,
     )
+
+
+@csrf_exempt
+@require_POST
+def purse_webhook(request: HttpRequest) -> JsonResponse:
+    """Purse's webhook (POST, the payment JSON): vetted, deduplicated, then applied to the order.
+
+    `request.body` is the raw body, as the signature was computed over it: never re-encode
+    `json.loads(...)`. `REMOTE_ADDR` is the peer: behind a reverse proxy or load balancer it is
+    the proxy, so pass the client address your proxy sets (and only one you trust it to set).
+    """
+    try:
+        event = get_purse().webhooks.process(
+            request.body,
+            headers=request.headers,
+            remote_ip=request.META.get("REMOTE_ADDR", ""),
+            secret=settings.SHOP_WEBHOOK_SECRET,
+            allowlist=settings.SHOP_WEBHOOK_ALLOWLIST,
+            # Act on the payment as the API shows it now, not on what the body claims.
+            refetch=True,
+        )
+    except (purse_sync.WebhookError, purse_sync.SignatureVerificationError) as exc:
+        # An untrusted source, a bad signature or an unreadable body: refused, not applied.
+        return JsonResponse({"error": str(exc)}, status=400)
+    if event.is_new:
+        _apply_payment(event.payment)
+    # Duplicates and stale versions are answered 200 too: Purse need not send them again.
+    return JsonResponse(
+        {"payment_id": event.payment_id, "version": event.version, "reason": event.reason}
+    )
+
+
+def _apply_payment(payment: purse_sync.Payment) -> None:
+    """Mark the order paid when the payment authorized it (the shopper may never come back to
+    the return URL): same checks as the return view."""
+    order = get_order(payment.order_reference or "")
+    status = payment.authorization.status if payment.authorization else None
+    if (
+        order is None
+        or order.payment_id is not None
+        or status != purse_sync.AuthorizationStatus.AUTHORIZED
+    ):
+        return
+    if payment.client_session_id != order.client_session_id:
+        return  # a payment of an earlier checkout of the order, replaced since
+    try:
+        payment.check(amount=order.amount, currency=order.currency, order_reference=order.reference)
+    except purse_sync.PaymentMismatchError:
+        return
+    mark_paid(order.reference, payment.id)
