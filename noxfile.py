@@ -1,5 +1,5 @@
 """Tasks: `nox` runs lint, typecheck and tests (as .ci/run does); also `demo`, `bench`, `django`,
-`soak`."""
+`soak`, `lowest` (the tests on the lowest versions pyproject.toml allows) and `build`."""
 
 from __future__ import annotations
 
@@ -48,6 +48,66 @@ def soak(session: nox.Session) -> None:
         *session.posargs,
         env={"PURSE_SOAK_SCALE": "10"},
     )
+
+
+def _floors() -> list[str]:
+    """`name==version` for every runtime dependency and the `testing` extra: the lowest
+    versions pyproject.toml allows (each is declared as `name>=version`)."""
+    from packaging.requirements import Requirement
+
+    project = nox.project.load_toml("pyproject.toml")["project"]
+    pins = []
+    for text in [*project["dependencies"], *project["optional-dependencies"]["testing"]]:
+        req = Requirement(text)
+        (spec,) = req.specifier  # one bound, a floor: the pin is that version
+        if spec.operator != ">=":
+            raise ValueError(f"{text}: expected name>=version")
+        extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+        pins.append(f"{req.name}{extras}=={spec.version}")
+    return pins
+
+
+@nox.session
+def lowest(session: nox.Session) -> None:
+    """The tests on exactly the lowest versions pyproject.toml allows (docs/testing.md)."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = _floors()
+    # One resolution: the dev tools must accept the floors too.
+    session.install("-e", ".[dev]", *pins)
+    freeze = session.run("python", "-m", "pip", "freeze", silent=True)
+    if isinstance(freeze, str):  # None under --install-only / --no-install
+        installed = {
+            canonicalize_name(name): version
+            for name, _, version in (line.partition("==") for line in freeze.splitlines())
+        }
+        wrong = [
+            f"{pin} (installed: {installed.get(canonicalize_name(Requirement(pin).name))})"
+            for pin in pins
+            if installed.get(canonicalize_name(Requirement(pin).name)) != pin.split("==")[1]
+        ]
+        if wrong:
+            session.error("not the floors: " + ", ".join(wrong))
+        session.log("floors installed: " + " ".join(pins))
+    # The wheel test (tests/test_packaging.py) installs the newest versions: not this session's.
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "not packaging",
+        *session.posargs,
+    )
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """The wheel and the sdist in dist/ (tests/test_packaging.py installs and runs the wheel)."""
+    session.install("build")
+    session.run("python", "-m", "build", "--outdir", "dist", ".")
 
 
 @nox.session

@@ -1,7 +1,10 @@
 """What the SDK costs over its floor, side by side in one run against one lean local server:
-purse_async vs raw aiohttp + json.loads, purse_sync from threads vs requests.Session.
+purse_async vs raw aiohttp + json.loads, purse_sync from threads vs requests.Session; with
+--tls also purse_async vs raw aiohttp both over TLS (a private CA made for the run, a second
+lean server on 127.0.0.1 with its certificate, full verification on both sides).
 
-    python benchmarks/overhead.py [--requests 4000] [--rounds 3] [--pin] [--quick] [--json out.json]
+    python benchmarks/overhead.py [--requests 4000] [--rounds 3] [--pin] [--tls | --tls-only]
+                                  [--quick] [--json out.json]
 
 Variants are interleaved round by round and the median of the rounds is reported; ratios first.
 """
@@ -10,10 +13,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import datetime
+import ipaddress
 import json
+import ssl
+import subprocess
 import sys
+import tempfile
+import textwrap
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +52,14 @@ def split(n: int, parts: int) -> list[int]:
     return [n // parts + (1 if i < n % parts else 0) for i in range(parts)]
 
 
-def raw_aiohttp(base: str, n: int, concurrency: int) -> Callable[[], int]:
+def raw_aiohttp(
+    base: str, n: int, concurrency: int, tls: ssl.SSLContext | None = None
+) -> Callable[[], int]:
     url = f"{base}/payment/v2/payments/{PAYMENT_ID}"
     headers = {"Authorization": "Bearer bench-token", "x-api-key": "bench-key"}
 
     async def main() -> int:
-        connector = aiohttp.TCPConnector(limit=100)
+        connector = aiohttp.TCPConnector(limit=100, ssl=True if tls is None else tls)
         async with aiohttp.ClientSession(connector=connector) as http:
 
             async def worker(count: int) -> None:
@@ -61,9 +73,13 @@ def raw_aiohttp(base: str, n: int, concurrency: int) -> Callable[[], int]:
     return lambda: asyncio.run(main())
 
 
-def sdk_async(base: str, n: int, concurrency: int) -> Callable[[], int]:
+def sdk_async(
+    base: str, n: int, concurrency: int, tls: ssl.SSLContext | None = None
+) -> Callable[[], int]:
+    options: dict[str, Any] = {} if tls is None else {"ssl": tls}
+
     async def main() -> int:
-        async with purse_async.AsyncPurse(**CREDS, base_url=base) as purse:
+        async with purse_async.AsyncPurse(**CREDS, base_url=base, **options) as purse:
             await purse.authenticate()
 
             async def worker(count: int) -> None:
@@ -123,13 +139,155 @@ def requests_session(base: str, n: int, threads: int) -> Callable[[], int]:
     return run
 
 
+def private_ca(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA made for this run and a certificate it signed for 127.0.0.1 / localhost:
+    (CA certificate, server certificate, server key) as PEM files in `directory`."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "purse benchmark CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = directory / "ca.pem", directory / "server.pem", directory / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
+# The lean server's own handlers (benchmarks/_lean_server.py) served over TLS, in a process of
+# its own: argv = payload, certificate, key[, CPU]; prints its port, stops on stdin EOF.
+TLS_LEAN_SERVER = textwrap.dedent(
+    """
+    import asyncio, contextlib, os, ssl, sys
+    sys.path.insert(0, {here!r})
+    import _lean_server as lean
+    from aiohttp import web
+
+    async def main():
+        if len(sys.argv) > 4:
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(0, {{int(sys.argv[4])}})
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(sys.argv[2], sys.argv[3])
+        app = web.Application()
+        app.router.add_post("/oauth/token", lean.token)
+        app.router.add_get("/payment/v2/payments/{{id}}", lean.payment)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024, ssl_context=context)
+        await site.start()
+        print(site._server.sockets[0].getsockname()[1], flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        await runner.cleanup()
+
+    asyncio.run(main())
+    """
+).format(here=str(Path(__file__).resolve().parent))
+
+
+@contextlib.contextmanager
+def tls_lean_server(
+    payload: str = "seed", cpu: int | None = None
+) -> Iterator[tuple[str, ssl.SSLContext]]:
+    """The lean server over TLS with a certificate from a private CA made for the run;
+    yields its https:// base URL and a client context that trusts that CA only."""
+    with tempfile.TemporaryDirectory(prefix="purse-bench-tls-") as tmp:
+        ca, cert, key = private_ca(Path(tmp))
+        proc = subprocess.Popen(
+            [sys.executable, "-c", TLS_LEAN_SERVER, payload, str(cert), str(key)]
+            + ([] if cpu is None else [str(cpu)]),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None
+            port = int(proc.stdout.readline())
+            context = ssl.create_default_context(cafile=str(ca))
+            yield f"https://127.0.0.1:{port}", context
+        finally:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.close()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            proc.stdout.close()
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     n = args.requests
     results: dict[str, list[dict[str, float]]] = {}
     cpus = pick_cpus() if args.pin else None
     if args.pin and cpus is None:
         print("--pin: this system cannot confine processes to CPUs here; running unpinned")
-    with lean_server(args.payload, cpu=None if cpus is None else cpus[1]) as base:
+    with contextlib.ExitStack() as stack:
+        base = stack.enter_context(lean_server(args.payload, None if cpus is None else cpus[1]))
+        tls_base, tls = (
+            stack.enter_context(tls_lean_server(args.payload, None if cpus is None else cpus[1]))
+            if args.tls
+            else ("", None)
+        )
         # Before the bridge's loop thread and the worker threads exist: they inherit it.
         if cpus is not None and not pin_this_process(cpus[0]):
             print("--pin: the system refused to confine this process; running unpinned")
@@ -146,6 +304,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             }
             for c in (1, 10, 100)
         ]
+        if tls is not None:
+            # Both over TLS, verifying the same private CA: production is HTTPS.
+            groups += [
+                {
+                    f"raw aiohttp TLS c={c}": raw_aiohttp(tls_base, n, c, tls),
+                    f"purse_async TLS c={c}": sdk_async(tls_base, n, c, tls),
+                }
+                for c in (10, 100)
+            ]
         groups.append(
             {"purse_async c=8": sdk_async(base, n, 8), "purse_sync t=8": sdk_sync(purse, n, 8)}
         )
@@ -157,6 +324,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 groups.append(group)
         if args.sync_pair:
             groups = [g for g in groups if "purse_sync t=8" in g and "purse_async c=8" in g]
+        if args.tls_only:
+            groups = [g for g in groups if any(" TLS " in name for name in g)]
         for round_ in range(args.rounds):
             for group in groups:
                 order = list(group.items())
@@ -178,6 +347,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "sync t=8 / async c=8 rps": ratio("purse_sync t=8", "purse_async c=8", "rps"),
         "sync/requests rps t=8": ratio("purse_sync t=8", "requests t=8", "rps"),
         "sync/requests rps t=32": ratio("purse_sync t=32", "requests t=32", "rps"),
+        "TLS async/raw rps c=10": ratio("purse_async TLS c=10", "raw aiohttp TLS c=10", "rps"),
+        "TLS async/raw rps c=100": ratio("purse_async TLS c=100", "raw aiohttp TLS c=100", "rps"),
+        "TLS async/raw cpu c=10": ratio("purse_async TLS c=10", "raw aiohttp TLS c=10", "cpu_us"),
+        "TLS async/raw cpu c=100": ratio(
+            "purse_async TLS c=100", "raw aiohttp TLS c=100", "cpu_us"
+        ),
     }
     return {
         "requests": n,
@@ -197,6 +372,10 @@ TARGETS = {
     "async/raw cpu c=100": ("<=", 1.25),
     "sync t=8 / async c=8 rps": (">=", 0.65),
     "sync/requests rps t=8": (">=", 2.0),
+    "TLS async/raw rps c=10": (">=", 0.85),
+    "TLS async/raw rps c=100": (">=", 0.85),
+    "TLS async/raw cpu c=10": ("<=", 1.25),
+    "TLS async/raw cpu c=100": ("<=", 1.25),
 }
 
 
@@ -249,8 +428,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="confine this process (every variant) to one CPU and the server to another (Linux)",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="also purse_async vs raw aiohttp both over TLS (private CA, c=10 and c=100)",
+    )
+    parser.add_argument(
+        "--tls-only", action="store_true", help="only the TLS pairs (implies --tls)"
+    )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
+    args.tls = args.tls or args.tls_only
     if args.quick:
         args.requests, args.rounds = 200, 1
     if not args.no_requests:

@@ -1,6 +1,10 @@
 """An aiohttp.web shop paying with Purse through `purse_async` (the async twin of django_shop).
 
-Run against the embedded sandbox: `python examples/aiohttp_shop.py` (PURSE_* to go live).
+`python examples/aiohttp_shop.py [--port 8080]`, then open http://127.0.0.1:8080/ and pay with
+4242424242424242 on the hosted page. Without PURSE_* credentials in the environment it runs on
+an embedded sandbox (no credentials, no network); with them (e.g. `eval` the exports of
+`python -m purse_async sandbox`, or real ones) it talks to that Purse. Shoppers come back to
+SHOP_BASE_URL (default: the address it listens on).
 
 The return view trusts nothing the shopper brings: the redirection must be signed by Purse AND
 be for the client session created for this order (a token of another checkout is refused), and
@@ -9,8 +13,12 @@ the payment must be for this order's amount, currency and reference (`payment.ch
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import dataclasses
+import html
 import os
+import secrets
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
@@ -33,7 +41,17 @@ class Order:
 PURSE = web.AppKey("purse", purse_async.AsyncPurse)
 #: The orders by reference (in memory: one process, for the example).
 ORDERS = web.AppKey("orders", dict[str, Order])
-RETURN_URL = os.environ.get("SHOP_RETURN_URL", "https://shop.example/payment/return/")
+#: Where shoppers reach this shop (the return URL is SHOP_BASE_URL/payment/return/).
+SHOP_BASE_URL = web.AppKey("shop_base_url", str)
+#: What the shop sells: name, price in minor units, currency.
+PRODUCT = ("A Purse T-shirt", 12000, "EUR")
+#: The credentials that, when any is set, make the app use PURSE_* instead of a sandbox.
+CREDENTIAL_VARIABLES = (
+    "PURSE_CLIENT_ID",
+    "PURSE_CLIENT_SECRET",
+    "PURSE_API_KEY",
+    "PURSE_ENTITY_ID",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +70,49 @@ class WebhookConfig:
 WEBHOOKS = web.AppKey("webhooks", WebhookConfig)
 
 
+async def _create_checkout(
+    app: web.Application, reference: str, amount: int, currency: str
+) -> purse_async.ClientSession:
+    """A client session for the order, stored with it (replacing an earlier checkout's)."""
+    session = await app[PURSE].client_sessions.create(
+        amount=amount,
+        currency=currency,
+        # The order travels in the return URL: the return view finds the session to expect.
+        shopper_redirection_url=(
+            f"{app[SHOP_BASE_URL]}/payment/return/?{urlencode({'order': reference})}"
+        ),
+        order={"reference": reference, "net_amount": amount},
+    )
+    # A new checkout of the order replaces the previous session: its return is refused now.
+    app[ORDERS][reference] = Order(reference, amount, currency, session.id)
+    return session
+
+
+async def home(request: web.Request) -> web.Response:
+    name, amount, currency = PRODUCT
+    price = html.escape(f"{amount / 100:.2f} {currency}")
+    # A real shop protects this form against CSRF (e.g. aiohttp-session + a token).
+    return web.Response(
+        text=f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Example shop</title></head><body><h1>Example shop</h1>
+<p id="product">{html.escape(name)}: {price}</p>
+<form method="post" action="/buy/"><button id="buy" type="submit">Pay {price}</button></form>
+<p>Purse sandbox cards: 4242424242424242 is authorized, 4000000000000002 refused.</p>
+</body></html>""",
+        content_type="text/html",
+    )
+
+
+async def buy(request: web.Request) -> web.Response:
+    """The shop's button: a new order of the product, then on to Purse's hosted page."""
+    _, amount, currency = PRODUCT
+    reference = f"AIO-{secrets.token_hex(4).upper()}"
+    session = await _create_checkout(request.app, reference, amount, currency)
+    if session.links is None or not session.links.hosted_page:
+        return web.json_response({"error": "Purse gave no hosted page"}, status=502)
+    raise web.HTTPSeeOther(session.links.hosted_page)
+
+
 async def checkout(request: web.Request) -> web.Response:
     data = await request.json()
     orders = request.app[ORDERS]
@@ -61,17 +122,9 @@ async def checkout(request: web.Request) -> web.Response:
         known = orders.get(reference)
         if known is not None and known.payment_id is not None:
             return web.json_response({"error": f"order {reference} is already paid"}, status=409)
-        session = await request.app[PURSE].client_sessions.create(
-            amount=amount,
-            currency=currency,
-            # The order travels in the return URL: the return view finds the session to expect.
-            shopper_redirection_url=f"{RETURN_URL}?{urlencode({'order': reference})}",
-            order={"reference": reference, "net_amount": amount},
-        )
+        session = await _create_checkout(request.app, reference, amount, currency)
     except (KeyError, purse_async.ValidationError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
-    # A new checkout of the order replaces the previous session: its return is refused now.
-    orders[reference] = Order(reference, amount, currency, session.id)
     return web.json_response(
         {
             "client_session_id": session.id,
@@ -177,23 +230,44 @@ def _apply_payment(orders: dict[str, Order], payment: purse_async.Payment) -> No
     order.payment_id = payment.id
 
 
-def make_app(purse_kwargs: dict[str, object] | None = None) -> web.Application:
-    """The app; one AsyncPurse for its lifetime, closed on cleanup."""
+def make_app(
+    purse_kwargs: dict[str, object] | None = None, *, base_url: str | None = None
+) -> web.Application:
+    """The app; one AsyncPurse for its lifetime, closed on cleanup.
+
+    The client: `purse_kwargs` if given, else PURSE_* if any credential is set there, else an
+    embedded sandbox started with the app. `base_url`: where shoppers reach the shop
+    (default SHOP_BASE_URL, else http://127.0.0.1:8080).
+    """
     app = web.Application()
     app[ORDERS] = {}
     app[WEBHOOKS] = WebhookConfig()
+    app[SHOP_BASE_URL] = (
+        base_url or os.environ.get("SHOP_BASE_URL") or "http://127.0.0.1:8080"
+    ).rstrip("/")
 
     async def purse_ctx(app: web.Application) -> AsyncIterator[None]:
-        client = (
-            purse_async.AsyncPurse(**purse_kwargs)  # type: ignore[arg-type]
-            if purse_kwargs
-            else purse_async.AsyncPurse.from_env()
-        )
-        async with client:
-            app[PURSE] = client
+        async with contextlib.AsyncExitStack() as stack:
+            if purse_kwargs:
+                client = purse_async.AsyncPurse(**purse_kwargs)  # type: ignore[arg-type]
+            elif any(os.environ.get(name) for name in CREDENTIAL_VARIABLES):
+                client = purse_async.AsyncPurse.from_env()
+            else:
+                # No credentials: an emulated Purse on loopback, for this process's lifetime.
+                from purse_async.testing import Sandbox
+
+                sandbox = await stack.enter_async_context(Sandbox())
+                print(
+                    f"No PURSE_* credentials: using an embedded sandbox at {sandbox.base_url}",
+                    flush=True,
+                )
+                client = sandbox.client()
+            app[PURSE] = await stack.enter_async_context(client)
             yield
 
     app.cleanup_ctx.append(purse_ctx)
+    app.router.add_get("/", home)
+    app.router.add_post("/buy/", buy)
     app.router.add_post("/checkout/", checkout)
     app.router.add_get("/payment/return/", payment_return)
     app.router.add_post("/payments/{payment_id}/capture/", capture)
@@ -201,5 +275,15 @@ def make_app(purse_kwargs: dict[str, object] | None = None) -> web.Application:
     return app
 
 
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="The example aiohttp shop.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    args = parser.parse_args(argv)
+    base_url = os.environ.get("SHOP_BASE_URL") or f"http://{args.host}:{args.port}"
+    print(f"Example shop on {base_url}/", flush=True)
+    web.run_app(make_app(base_url=base_url), host=args.host, port=args.port, print=None)
+
+
 if __name__ == "__main__":
-    web.run_app(make_app(), host="127.0.0.1", port=8080)
+    main()

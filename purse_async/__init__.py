@@ -43,6 +43,7 @@ from ._errors import (
     ValidationError,
     WebhookError,
 )
+from ._response import APIResponse
 from ._version import __version__
 from .models import (
     Address,
@@ -99,6 +100,7 @@ from .resources._webhook_events import MemoryWebhookStore, WebhookEvent, Webhook
 
 __all__ = [
     "APIConnectionError",
+    "APIResponse",
     "APIStatusError",
     "APITimeoutError",
     "AccessToken",

@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
         return sandbox_main(rest)
     print(
         "usage: python -m purse_async demo [--live]\n"
-        "       python -m purse_async sandbox [--host HOST] [--port PORT]",
+        "       python -m purse_async sandbox [--host HOST] [--port PORT] [--env-file PATH]"
+        " [--quiet]",
         file=sys.stderr,
     )
     return 0 if command in ("-h", "--help") else 2

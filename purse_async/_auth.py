@@ -1,6 +1,8 @@
 """OAuth2 client-credentials tokens: fetch, cache, refresh ahead of expiry, one request at a time.
 
 `TokenStore` lets an application share tokens between processes; the default keeps them in memory.
+A store that also has `refresh_lock` (`LockingTokenStore`, e.g. `purse_async.contrib.redis`) makes
+one process of a fleet fetch a new token while the others wait for it.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -16,7 +19,14 @@ from ._config import Settings
 from ._errors import DecodeError
 from ._json import loads
 
-__all__ = ["AccessToken", "MemoryTokenStore", "TokenManager", "TokenStore", "is_token_fresh"]
+__all__ = [
+    "AccessToken",
+    "LockingTokenStore",
+    "MemoryTokenStore",
+    "TokenManager",
+    "TokenStore",
+    "is_token_fresh",
+]
 
 
 @attrs.frozen
@@ -56,6 +66,20 @@ class TokenStore(Protocol):
     async def delete(self, key: str, value: str) -> None: ...
 
 
+@runtime_checkable
+class LockingTokenStore(TokenStore, Protocol):
+    """A `TokenStore` shared by several processes that can also elect one of them to refresh.
+
+    Optional: the token manager uses `refresh_lock` when the store has it. It is entered before
+    a token is fetched; while it is held the manager reads the store again (another process may
+    have refreshed meanwhile) and fetches only if it is still empty. Entering it may wait, but
+    must give up after a bounded time (and never raise for the store's own failures): the
+    manager then fetches a token of its own, so a broken store costs one request, never a call.
+    """
+
+    def refresh_lock(self, key: str) -> AbstractAsyncContextManager[object]: ...
+
+
 class MemoryTokenStore:
     """The default store: tokens in this process's memory."""
 
@@ -90,6 +114,8 @@ class TokenManager:
         self._token: AccessToken | None = None
         # A token the API refused, to be dropped from the shared store at the next refresh.
         self._stale_in_store: str | None = None
+        # The last token the API refused: never taken back from the store.
+        self._rejected: str | None = None
         self._lock: asyncio.Lock | None = None
         self._store_key = f"{settings.token_url}|{settings.client_id}"
         #: How many tokens this client fetched (for tests and the token-storm benchmark).
@@ -121,10 +147,7 @@ class TokenManager:
                 return token
             token = await self._from_store()
             if token is None:
-                token = await self._fetch()
-                if self._store is not None:
-                    wall_expiry = time.time() + (token.expires_at - self._clock())
-                    await self._store.set(self._store_key, token.value, wall_expiry)
+                token = await self._refresh()
             self._token = token
             return token
 
@@ -140,12 +163,38 @@ class TokenManager:
             return None
         stale, self._stale_in_store = self._stale_in_store, None
         if stale is not None:
+            # Deleted only if it is still the stored one: when a whole fleet meets the same
+            # 401, the first to get here clears it and the others read its replacement.
             await self._store.delete(self._store_key, stale)
-            return None
+            self._rejected = stale
+        return await self._read_store()
+
+    async def _refresh(self) -> AccessToken:
+        store = self._store
+        if not isinstance(store, LockingTokenStore):
+            return await self._fetch_and_share()
+        async with store.refresh_lock(self._store_key):
+            # Whoever held the lock before us (another process) may have stored a new one.
+            token = await self._read_store()
+            if token is not None:
+                return token
+            return await self._fetch_and_share()
+
+    async def _fetch_and_share(self) -> AccessToken:
+        token = await self._fetch()
+        if self._store is not None:
+            wall_expiry = time.time() + (token.expires_at - self._clock())
+            await self._store.set(self._store_key, token.value, wall_expiry)
+        return token
+
+    async def _read_store(self) -> AccessToken | None:
+        assert self._store is not None
         found = await self._store.get(self._store_key)
         if found is None:
             return None
         value, wall_expiry = found
+        if value == self._rejected:
+            return None
         remaining = wall_expiry - time.time()
         token = AccessToken(value=value, expires_at=self._clock() + remaining, lifetime=remaining)
         # A token nearly gone from the shared store is not worth using.

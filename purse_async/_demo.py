@@ -169,9 +169,13 @@ async def walk(purse: AsyncPurse, p: Printer, checkout: Any | None) -> None:
     p.kv("payment.check(...)", "amount, currency, order reference and total authorized match")
 
     p.step("Capture 50.00 EUR")
-    capture = await purse.payments.capture(payment.id, amount=5000)
+    # with_raw_response: the same call, with what the HTTP exchange said about it.
+    response = await purse.payments.with_raw_response.capture(payment.id, amount=5000)
+    capture = response.parsed
     p.kv("capture", f"{capture.id} {capture.status} {_money(capture.amount, 'EUR')}")
     p.kv("idempotency key", capture.idempotency_key)
+    attempts = f"{response.attempts} attempt{'s' if response.attempts > 1 else ''}"
+    p.kv("answer", f"HTTP {response.status}, {attempts}, {response.elapsed * 1000:.1f} ms")
 
     p.step("Refund 20.00 EUR")
     refund = await purse.payments.refund(payment.id, amount=2000)

@@ -2,6 +2,9 @@
 
 Only RSA signatures are accepted: `none`, HS* (the public key used as an HMAC secret) and EC
 algorithms are refused before any key is touched.
+
+PyJWT (and the cryptography it loads) is imported on first use, not with `purse_async`: an
+application that never verifies a redirection never pays for it (tests/test_packaging.py).
 """
 
 from __future__ import annotations
@@ -11,9 +14,6 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
-
-import jwt
-from jwt.algorithms import RSAAlgorithm
 
 from ._errors import ConfigurationError, SignatureVerificationError
 
@@ -57,6 +57,8 @@ def extract_token(value: str) -> str:
 
 def read_header(token: str) -> tuple[str, str | None]:
     """The (alg, kid) of a token, refusing any algorithm that is not an RSA signature."""
+    import jwt  # lazily: see the module's docstring
+
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -85,6 +87,9 @@ def rsa_keys_by_kid(jwks: Mapping[str, Any]) -> dict[str | None, SigningKey]:
     Non-RSA keys, keys not for signatures and malformed keys (an `alg` that is not a string
     included) are ignored.
     """
+    import jwt  # lazily: see the module's docstring
+    from jwt.algorithms import RSAAlgorithm
+
     keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
     if not isinstance(keys, Sequence):
         raise SignatureVerificationError("the signing JWKS has no 'keys' list")
@@ -122,6 +127,8 @@ def verify_token(
     `alg` is the token header's algorithm; a `SigningKey` whose JWK publishes an `alg` is used
     only for that algorithm (RFC 7517 §4.4): an RS256 key never verifies a PS256 signature.
     """
+    import jwt  # lazily: see the module's docstring
+
     check_binding_options(expected_client_session_id, max_age)
     if isinstance(key, SigningKey):
         if key.alg is not None and key.alg != alg:

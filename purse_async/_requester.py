@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ._auth import AccessToken, TokenManager
 from ._config import Settings
@@ -30,12 +31,28 @@ from ._errors import (
 from ._headers import check_headers
 from ._json import loads
 from ._logging import logger
+from ._response import Recording
 from ._retry import backoff_delay, fits_deadline, parse_retry_after, should_retry
-from ._transport import HTTPResponse, Transport
+from ._transport import HTTPResponse
 
-__all__ = ["Requester", "tag_error"]
+__all__ = ["Requester", "Sender", "tag_error"]
 
 T = TypeVar("T")
+
+
+class Sender(Protocol):
+    """What the requester sends attempts with: a `Transport` (or a client's view of one)."""
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        data: bytes | Mapping[str, str] | None = None,
+        timeout: float,
+        idempotency_key: str | None = None,
+    ) -> Awaitable[HTTPResponse]: ...
 
 
 def tag_error(
@@ -52,13 +69,15 @@ def tag_error(
 
 
 class _CallState:
-    """What one call has done so far: may any attempt have been applied server-side?"""
+    """What one call has done so far: may any attempt have been applied server-side? How many
+    attempts did it take to succeed?"""
 
-    __slots__ = ("in_flight", "maybe_applied")
+    __slots__ = ("attempts", "in_flight", "maybe_applied")
 
     def __init__(self) -> None:
         self.maybe_applied = False
         self.in_flight = False
+        self.attempts = 0
 
     def outcome(self) -> bool:
         return self.maybe_applied or self.in_flight
@@ -72,13 +91,21 @@ def _request_id(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def _check_options(
-    timeout: float | None, max_retries: int | None, extra_headers: Mapping[str, str] | None
-) -> None:
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
+def _check_seconds(name: str, value: object) -> None:
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0
     ):
-        raise ConfigurationError(f"timeout must be a number > 0, got {timeout!r}")
+        raise ConfigurationError(f"{name} must be a number > 0, got {value!r:.80}")
+
+
+def _check_options(
+    timeout: float | None,
+    deadline: float | None,
+    max_retries: int | None,
+    extra_headers: Mapping[str, str] | None,
+) -> None:
+    _check_seconds("timeout", timeout)
+    _check_seconds("deadline", deadline)
     if max_retries is not None and (
         isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0
     ):
@@ -92,10 +119,14 @@ def _check_options(
 class Requester:
     """Sends API requests for one client; shared by every resource of that client."""
 
+    #: Where a raw-response call's requests are recorded (only on the copy `recording()`
+    #: makes for that call: the shared requester never records, and builds nothing).
+    _recording: Recording | None = None
+
     def __init__(
         self,
         settings: Settings,
-        transport: Transport,
+        transport: Sender,
         tokens: TokenManager,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -121,22 +152,28 @@ class Requester:
         body: Any = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         deduplicated: bool = True,
     ) -> Any:
         """Send one API call, retrying as the policy allows; return the decoded 2xx JSON body.
 
-        `timeout` bounds the whole call (every attempt and wait); without it the client's
-        `deadline` does, and each attempt is also bounded by the client's `timeout`.
+        `timeout` bounds each attempt (default: the client's `timeout`); `deadline` the whole
+        call, every attempt and wait (default: the client's `deadline`).
         `deduplicated=False` says the server may not deduplicate `idempotency_key` (creations):
         the request is then re-sent only when it certainly was not processed.
         Whatever it raises carries `idempotency_key` and `may_have_been_applied`.
         """
         state = _CallState()
         try:
-            if timeout is not None or max_retries is not None or extra_headers is not None:
-                _check_options(timeout, max_retries, extra_headers)
+            if (
+                timeout is not None
+                or deadline is not None
+                or max_retries is not None
+                or extra_headers is not None
+            ):
+                _check_options(timeout, deadline, max_retries, extra_headers)
             headers = dict(self._base_headers)
             data: bytes | None = None
             if body is not None:
@@ -157,16 +194,30 @@ class Requester:
                 repeatable=idempotency_key is not None and deduplicated,
                 authenticated=True,
                 timeout=timeout,
+                deadline=deadline,
                 max_retries=max_retries,
                 state=state,
             )
+            if self._recording is not None:
+                self._recording.answered(
+                    method, url, resp.status, resp.headers, state.attempts, idempotency_key
+                )
             if not resp.body:
                 return None
             return loads(resp.body, what=f"the answer to {method} {url}")
         except BaseException as exc:
             # Cancellation and Ctrl-C pass through unchanged, stamped like our own errors.
             tag_error(exc, idempotency_key, state.outcome())
+            if self._recording is not None and state.attempts == 0:
+                self._recording.failed(getattr(exc, "attempts", 0), idempotency_key)
             raise
+
+    def recording(self, recording: Recording) -> Requester:
+        """A requester like this one (same client, transport and tokens) that records what
+        its requests did into `recording`: for one `with_raw_response` call."""
+        clone = copy.copy(self)
+        clone._recording = recording
+        return clone
 
     async def request_as(self, cls: type[T], method: str, path: str, **kwargs: Any) -> T:
         """`request`, decoded into `cls`: a decode failure carries the key like any error
@@ -228,6 +279,7 @@ class Requester:
         repeatable: bool,
         authenticated: bool,
         timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int | None = None,
         state: _CallState | None = None,
     ) -> HTTPResponse:
@@ -237,7 +289,8 @@ class Requester:
             state = _CallState()
         policy = self._settings.retry
         limit = policy.max_retries if max_retries is None else max_retries
-        budget = timeout if timeout is not None else policy.deadline
+        budget = deadline if deadline is not None else policy.deadline
+        per_attempt = timeout if timeout is not None else self._settings.timeout
         deadline_at = None if budget is None else self._clock() + budget
         retries = 0
         attempts = 0
@@ -249,7 +302,7 @@ class Requester:
                 # Awaiting only when a token must be fetched keeps the common case synchronous.
                 token = self._tokens.fresh_token() or await self._tokens.get_token()
                 headers["Authorization"] = self._authorization(token)
-            attempt_timeout = self._settings.timeout
+            attempt_timeout = per_attempt
             if deadline_at is not None:
                 remaining = deadline_at - self._clock()
                 if remaining <= 0:
@@ -303,6 +356,7 @@ class Requester:
                         f", idempotency key {idempotency_key}" if idempotency_key else "",
                     )
                 if 200 <= status < 300:
+                    state.attempts = attempts
                     return resp
                 state.in_flight = False
                 retry_after = parse_retry_after(

@@ -1,11 +1,12 @@
 """The one door to aiohttp: the client session on the right event loop, one HTTP attempt,
-and the mapping of aiohttp's exceptions to the SDK's (nothing else imports aiohttp)."""
+and the mapping of aiohttp's exceptions to the SDK's (nothing else imports aiohttp; other
+modules name its session type through `HTTPSession`)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 import aiohttp
 import attrs
@@ -20,8 +21,12 @@ from ._errors import (
     ResponseTooLargeError,
 )
 from ._json import DEFAULT_MAX_RESPONSE_SIZE
+from ._network import NetworkOptions, ProxyRoute, ProxyRouter
 
-__all__ = ["HTTPResponse", "Transport"]
+__all__ = ["HTTPResponse", "HTTPSession", "Transport"]
+
+#: The type of a caller-owned session (`AsyncPurse(http_session=...)`).
+HTTPSession: TypeAlias = aiohttp.ClientSession
 
 _NO_TIMEOUT = aiohttp.ClientTimeout(total=None)
 _CONTENT_ENCODING = aiohttp.hdrs.CONTENT_ENCODING
@@ -63,9 +68,12 @@ class _Connector(aiohttp.TCPConnector):
 _SECRET_HEADERS = ("authorization", "x-api-key", "proxy-authorization")
 
 
-def _describe(exc: BaseException, headers: Mapping[str, str]) -> str:
-    """`Type: message` of a dependency's exception, with every credential we sent removed."""
+def _describe(exc: BaseException, headers: Mapping[str, str], secrets: tuple[str, ...] = ()) -> str:
+    """`Type: message` of a dependency's exception, with every credential we sent removed
+    (`secrets`: the proxy credentials, in every form)."""
     text = f"{type(exc).__name__}: {exc}"
+    for secret in secrets:
+        text = text.replace(secret, "***")
     for name, value in headers.items():
         if name.lower() in _SECRET_HEADERS and value:
             credential = value.partition(" ")[2] or value
@@ -87,7 +95,8 @@ class HTTPResponse:
 
 
 class Transport:
-    """Owns one aiohttp ClientSession, created lazily on the loop that first uses it.
+    """Owns one aiohttp ClientSession, created lazily on the loop that first uses it (or uses
+    the caller's `http_session`, which it never closes).
 
     A session is bound to its event loop; using it from another loop would corrupt it, so that
     is refused with a clear error instead (the sync facade gives each client its own loop).
@@ -99,15 +108,35 @@ class Transport:
         max_connections: int = 100,
         user_agent: str,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        network: NetworkOptions | None = None,
+        proxies: ProxyRouter | None = None,
+        http_session: HTTPSession | None = None,
     ) -> None:
+        if http_session is not None and not isinstance(http_session, aiohttp.ClientSession):
+            raise ConfigurationError(
+                f"http_session must be an aiohttp.ClientSession, got {type(http_session).__name__}"
+            )
         self._max_connections = max_connections
         self._max_response_size = max_response_size
         self._user_agent = user_agent
+        self._network = network if network is not None else NetworkOptions()
+        self._proxies = proxies
+        self._external = http_session
+        # Without a proxy or a caller's session, `send` makes the very request it always made.
+        self._plain = proxies is None and http_session is None
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._watchdog: _watchdog.Watchdog | None = None
+        connect = self._network.connect_timeout
+        # aiohttp's sock_connect bounds each TCP connect and TLS handshake (to the proxy too).
+        self._connect_timeout = connect
+        self._no_timeout = (
+            _NO_TIMEOUT
+            if connect is None
+            else aiohttp.ClientTimeout(total=None, sock_connect=connect)
+        )
 
     @property
     def closed(self) -> bool:
@@ -119,17 +148,7 @@ class Transport:
         loop = asyncio.get_running_loop()
         session = self._session
         if session is None:
-            # No per-host limit on top: the API is one host, and the per-host bookkeeping costs
-            # every request a few set operations.
-            connector = _Connector(limit=self._max_connections)
-            session = aiohttp.ClientSession(
-                connector=connector,
-                headers={"User-Agent": self._user_agent},
-                # Our own timeouts are passed per attempt; the session default must not cut them.
-                timeout=aiohttp.ClientTimeout(total=None),
-                raise_for_status=False,
-                trust_env=False,
-            )
+            session = self._external if self._external is not None else self._new_session()
             self._session = session
             self._loop = loop
             if _watchdog.SUPPORTED:
@@ -141,14 +160,76 @@ class Transport:
             )
         return session
 
+    def _new_session(self) -> aiohttp.ClientSession:
+        network = self._network
+        # No per-host limit unless asked: the API is one host, and the per-host bookkeeping
+        # costs every request a few set operations.
+        options: dict[str, Any] = {"limit": self._max_connections}
+        if network.max_connections_per_host is not None:
+            options["limit_per_host"] = network.max_connections_per_host
+        if network.keepalive_timeout is not None:
+            options["keepalive_timeout"] = network.keepalive_timeout
+        if network.ssl is not True:
+            options["ssl"] = network.ssl
+        return aiohttp.ClientSession(
+            connector=_Connector(**options),
+            headers={"User-Agent": self._user_agent},
+            # Our own timeouts are passed per attempt; the session default must not cut them.
+            timeout=aiohttp.ClientTimeout(total=None),
+            raise_for_status=False,
+            # Proxies from the environment are routed by `_network` (once per origin, where
+            # aiohttp would look them up in a thread per request), and ~/.netrc is never read.
+            trust_env=False,
+        )
+
     def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
         # ClientTimeout objects are immutable; caching them keeps allocations off the hot path.
         timeout = self._timeouts.get(seconds)
         if timeout is None:
-            timeout = aiohttp.ClientTimeout(total=seconds)
+            timeout = aiohttp.ClientTimeout(total=seconds, sock_connect=self._connect_timeout)
             if len(self._timeouts) < 64:
                 self._timeouts[seconds] = timeout
         return timeout
+
+    def _request(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        data: bytes | Mapping[str, str] | None,
+        timeout: aiohttp.ClientTimeout,
+    ) -> Any:
+        """The request through a proxy, or on the caller's session (not the hot path)."""
+        options: dict[str, Any] = {}
+        route = self._proxies.route(url) if self._proxies is not None else None
+        if route is not None:
+            options["proxy"] = route.url
+            if route.authorization is not None:
+                if url.startswith("https:"):
+                    # A CONNECT tunnel: the proxy reads only the CONNECT request's headers.
+                    options["proxy_headers"] = {"Proxy-Authorization": route.authorization}
+                else:
+                    # Absolute-form through the proxy: it reads the request's own headers.
+                    headers = {**headers, "Proxy-Authorization": route.authorization}
+        if self._external is not None:
+            if session.closed:
+                raise ClientClosedError(
+                    "the aiohttp session passed as http_session is closed; its owner closed it"
+                )
+            # Whatever the session's defaults, statuses are ours to map.
+            options["raise_for_status"] = False
+            if "User-Agent" not in session.headers:
+                headers = {"User-Agent": self._user_agent, **headers}
+        return session.request(
+            method,
+            url,
+            headers=headers,
+            data=data,
+            timeout=timeout,
+            allow_redirects=False,
+            **options,
+        )
 
     async def send(
         self,
@@ -169,19 +250,23 @@ class Transport:
         if task is not None:
             assert watchdog is not None
             cancelling = watchdog.watch(task, timeout)
-            aiohttp_timeout = _NO_TIMEOUT
+            aiohttp_timeout = self._no_timeout
         else:
             aiohttp_timeout = self._timeout(timeout)
         error: PurseError
         try:
-            async with session.request(
-                method,
-                url,
-                headers=headers,
-                data=data,
-                timeout=aiohttp_timeout,
-                allow_redirects=False,
-            ) as resp:
+            if self._plain:
+                request = session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=data,
+                    timeout=aiohttp_timeout,
+                    allow_redirects=False,
+                )
+            else:
+                request = self._request(session, method, url, headers, data, aiohttp_timeout)
+            async with request as resp:
                 length = resp.content_length
                 # Content-Length counts compressed bytes: a 200 KB gzip answer inflates to
                 # 200 MB in read(). Encoded answers are capped as they are decompressed.
@@ -241,9 +326,11 @@ class Transport:
             path="$",
         )
 
-    @classmethod
+    def _route(self, url: str) -> ProxyRoute | None:
+        return self._proxies.route(url) if self._proxies is not None else None
+
     def _map_failure(
-        cls,
+        self,
         exc: Exception,
         method: str,
         shown: str,
@@ -252,21 +339,58 @@ class Transport:
         headers: Mapping[str, str],
     ) -> APIConnectionError:
         """The one table from a failed attempt to the SDK's error (see `_describe`)."""
-        if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
-            return cls._timed_out(method, shown, timeout, idempotency_key)
-        if isinstance(exc, aiohttp.ClientConnectorError):
-            # The TCP/TLS connection could not be opened: the request never left this machine.
-            reason = exc.os_error.strerror or _describe(exc, headers)
+        secrets = self._proxies.secrets if self._proxies is not None else ()
+
+        def unsent(reason: str) -> APIConnectionError:
+            # The TCP/TLS connection (or the proxy's tunnel) could not be opened: the request
+            # never left this machine, so even a creation may be sent again.
             return APIConnectionError(
-                f"{method} {shown}: cannot connect ({reason})",
+                f"{method} {shown}: {reason}",
                 method=method,
                 url=shown,
                 idempotency_key=idempotency_key,
                 request_sent=False,
             )
+
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            # Only `connect_timeout` (sock_connect) raises this: nothing was written yet.
+            error = APITimeoutError(
+                f"{method} {shown}: cannot connect within connect_timeout "
+                f"({self._connect_timeout:.3g}s); the request was not sent",
+                method=method,
+                url=shown,
+                idempotency_key=idempotency_key,
+            )
+            error.request_sent = False
+            error.may_have_been_applied = False
+            return error
+        if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+            return self._timed_out(method, shown, timeout, idempotency_key)
+        if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+            cert = exc.certificate_error
+            why = getattr(cert, "verify_message", None) or _describe(cert, headers, secrets)
+            return unsent(
+                f"cannot connect: TLS certificate verification failed ({why}); for a server "
+                "whose certificate comes from a private CA, pass ssl=<an ssl.SSLContext that "
+                "trusts it>"
+            )
+        if isinstance(exc, aiohttp.ClientConnectorSSLError):
+            why = getattr(exc.os_error, "reason", None) or _describe(exc, headers, secrets)
+            return unsent(f"cannot connect: TLS handshake failed ({why})")
+        if isinstance(exc, aiohttp.ClientProxyConnectionError):
+            reason = exc.os_error.strerror or _describe(exc, headers, secrets)
+            return unsent(f"cannot connect to the proxy {self._route(shown)} ({reason})")
+        if isinstance(exc, aiohttp.ClientHttpProxyError):
+            reason = exc.message or _describe(exc, headers, secrets)
+            return unsent(
+                f"the proxy {self._route(shown)} refused to open a tunnel ({exc.status} {reason})"
+            )
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            reason = exc.os_error.strerror or _describe(exc, headers, secrets)
+            return unsent(f"cannot connect ({reason})")
         if isinstance(exc, (aiohttp.ClientError, OSError)):
             return APIConnectionError(
-                f"{method} {shown}: connection failed ({_describe(exc, headers)})",
+                f"{method} {shown}: connection failed ({_describe(exc, headers, secrets)})",
                 method=method,
                 url=shown,
                 idempotency_key=idempotency_key,
@@ -274,7 +398,7 @@ class Transport:
         # Anything else from inside aiohttp (a ValueError on a malformed answer, ...) is a
         # failed attempt too, never a raw exception of a dependency.
         return APIConnectionError(
-            f"{method} {shown}: the answer could not be read ({_describe(exc, headers)})",
+            f"{method} {shown}: the answer could not be read ({_describe(exc, headers, secrets)})",
             method=method,
             url=shown,
             idempotency_key=idempotency_key,
@@ -295,19 +419,23 @@ class Transport:
     def abandon(self) -> None:
         """Forget the session without closing it: after fork() it belongs to the parent's loop
         and sockets, which the child must neither use nor shut down. Marking its connector
-        closed keeps its finalizer from reporting it as leaked."""
+        closed keeps its finalizer from reporting it as leaked (a caller's session is left
+        exactly as it is: it is theirs)."""
         session, self._session = self._session, None
         self._watchdog = None  # its timer is on the parent's loop as well
         self._closed = True
-        connector = session.connector if session is not None else None
+        if session is None or session is self._external:
+            return
+        connector = session.connector
         if connector is not None:
             connector._closed = True
 
     async def aclose(self) -> None:
-        """Close the session (idempotent). Must run on the loop that created it."""
+        """Close the session (idempotent), unless it is the caller's `http_session`: its owner
+        closes it. Must run on the loop that created it."""
         self._closed = True
         if self._watchdog is not None:
             self._watchdog.close()
         session, self._session = self._session, None
-        if session is not None and not session.closed:
+        if session is not None and session is not self._external and not session.closed:
             await session.close()

@@ -10,6 +10,7 @@ from purse_async import (
     Address,
     Amounts,
     APIConnectionError,
+    APIResponse,
     APIStatusError,
     APITimeoutError,
     AttemptRecord,
@@ -105,6 +106,7 @@ from .resources import (
 
 __all__ = [
     "APIConnectionError",
+    "APIResponse",
     "APIStatusError",
     "APITimeoutError",
     "AccessToken",

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from purse_async import AsyncPurse
 
-from ._bridge import EXIT_WAIT, current_bridge, get_bridge, on_exit, refuse_green_threads
+from ._bridge import EXIT_WAIT, current_bridge, get_bridge, on_exit, refuse_eventlet
 
 __all__ = ["SyncClient"]
 
@@ -55,7 +55,7 @@ class SyncClient:
     """Base of `purse_sync.Purse`: owns one `AsyncPurse` run on the bridge loop."""
 
     def __init__(self, **kwargs: Any) -> None:
-        refuse_green_threads()
+        refuse_eventlet()
         self._kwargs = kwargs
         self._lock = threading.Lock()
         self._closed = False
@@ -80,14 +80,24 @@ class SyncClient:
         if owned.pid == os.getpid():
             return owned.client
         # A forked child: the parent's pool, sockets and token stay the parent's (the fork
-        # hook abandoned them); this process gets its own on first use.
+        # hook abandoned them); this process gets its own on first use. It is built outside
+        # the lock: a lock made at the fork, before a gevent worker patched threading, is a
+        # real one, and holding it while waiting for the build would block every greenlet of
+        # the thread that needs it (a deadlock). Callers racing here may each build a client:
+        # the first is adopted, the others are closed unused.
         with self._lock:
-            if self._owned.pid != os.getpid():
-                if self._closed:
-                    self._owned.pid = os.getpid()  # stays closed: calls raise "closed"
-                else:
-                    self._adopt(self._build())
-            return self._owned.client
+            if self._owned.pid == os.getpid() or self._closed:
+                self._owned.pid = os.getpid()  # if closed, it stays so: calls raise "closed"
+                return self._owned.client
+        client = self._build()
+        with self._lock:
+            if self._owned.pid != os.getpid() and not self._closed:
+                self._adopt(client)
+                return client
+            self._owned.pid = os.getpid()
+            current = self._owned.client
+        get_bridge().submit(client.aclose)
+        return current
 
     def _forked(self) -> None:
         """In a fork child, right after fork(): drop the parent's objects, untouched."""

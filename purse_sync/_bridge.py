@@ -23,7 +23,13 @@ What it adds over a bare `run_coroutine_threadsafe`: a deadlock guard (a call fr
 thread itself raises `BridgeError`), a once-per-process `BlockingCallWarning` pointing at the
 caller when called from a thread that runs an event loop, Ctrl-C and timeouts that cancel the
 task on the loop and wait briefly for it to end, tracebacks without the loop plumbing, blocking
-iteration and context managers, and refusal of gevent/eventlet monkey-patching.
+iteration and context managers, gevent (below), and refusal of eventlet's monkey-patching.
+
+gevent: a bridge started in a process that gevent has patched (threads or sockets) runs its
+loop on a thread of the operating system and lets each caller greenlet wait cooperatively on
+its own hub (`_gevent`); the only cost to other processes is one `is None` test per call. The
+bridge is started afresh after a fork, so a gunicorn master that forks before its gevent
+workers patch themselves gets a gevent bridge in each worker.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from purse_async import APITimeoutError, ConfigurationError, PurseError
 
@@ -92,22 +98,44 @@ def _caller_stacklevel() -> int:
     return level
 
 
-def refuse_green_threads() -> None:
-    """gevent/eventlet replace threads with greenlets: a blocking wait on the bridge would
-    freeze every greenlet of the process, so such setups must use purse_async instead."""
-    gevent_monkey = sys.modules.get("gevent.monkey")
-    if gevent_monkey is not None and gevent_monkey.is_module_patched("threading"):
-        raise ConfigurationError(
-            "purse_sync cannot run under gevent's monkey-patched threading (a blocking call "
-            "would freeze every greenlet); use purse_async.AsyncPurse from a gevent-friendly "
-            "async integration, or do not patch threading"
-        )
+def refuse_eventlet() -> None:
+    """eventlet replaces threads with green threads: a blocking wait on the bridge would
+    freeze every green thread of the process, so such setups must use purse_async instead.
+    (gevent is supported: see `_gevent`.)"""
     eventlet_patcher = sys.modules.get("eventlet.patcher")
     if eventlet_patcher is not None and eventlet_patcher.is_monkey_patched("thread"):
         raise ConfigurationError(
             "purse_sync cannot run under eventlet's monkey-patched threads (a blocking call "
-            "would freeze every green thread); use purse_async.AsyncPurse instead"
+            "would freeze every green thread); use purse_async.AsyncPurse instead, or gevent "
+            "(purse_sync supports gevent's monkey-patching)"
         )
+
+
+def gevent_patched() -> bool:
+    """Whether gevent has monkey-patched threads or sockets in this process."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(
+        monkey.is_module_patched("threading") or monkey.is_module_patched("socket")
+    )
+
+
+class _Done(Protocol):
+    """What a caller waits on: a lock acquired in advance, released by the loop thread."""
+
+    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+class _LoopThread(Protocol):
+    @property
+    def ident(self) -> int | None: ...
+
+    def start(self) -> None: ...
+
+    def is_alive(self) -> bool: ...
+
+    def join(self, timeout: float | None = None) -> None: ...
 
 
 class _Call:
@@ -116,13 +144,53 @@ class _Call:
     __slots__ = ("cancelled", "done", "ended_with", "error", "result", "task")
 
     def __init__(self) -> None:
-        self.done = threading.Lock()
+        self.done: _Done = threading.Lock()
         self.done.acquire()
         self.cancelled = False  # read and written on the loop thread only
         self.task: asyncio.Future[Any] | None = None
         self.result: Any = None
         self.error: BaseException | None = None
         self.ended_with: BaseException | None = None  # the task's CancelledError, if cancelled
+
+    def wait(self, timeout: float | None) -> bool:
+        """Block this thread until the call is done (False: `timeout` passed first)."""
+        if threading.current_thread() is not threading.main_thread():
+            return self.done.acquire(timeout=-1 if timeout is None else timeout)
+        # Ctrl-C is handled in the main thread between bytecodes, and a SIGINT that the kernel
+        # hands to another thread does not wake a blocked acquire: wait in short slices.
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            slice_ = MAIN_THREAD_SLICE
+            if deadline is not None:
+                slice_ = min(slice_, deadline - time.monotonic())
+                if slice_ <= 0:
+                    return False
+            if self.done.acquire(timeout=slice_):
+                return True
+
+    def close(self) -> None:
+        """Free what waiting needed, once the caller stops waiting (nothing, for a lock)."""
+
+
+class _GreenCall(_Call):
+    """A call made under gevent: its caller greenlet waits on a `_gevent.GreenWaiter`, which
+    lets the other greenlets run (a Ctrl-C or a `gevent.Timeout` interrupts the wait)."""
+
+    __slots__ = ()
+
+    def __init__(self, done: Any) -> None:
+        self.done = done
+        self.cancelled = False
+        self.task = None
+        self.result = None
+        self.error = None
+        self.ended_with = None
+
+    def wait(self, timeout: float | None) -> bool:
+        return self.done.acquire(timeout=-1 if timeout is None else timeout)
+
+    def close(self) -> None:
+        self.done.close()  # type: ignore[attr-defined]
 
 
 def _copy_outcome(source: BaseException | None, target: BaseException) -> None:
@@ -147,18 +215,37 @@ class Bridge:
 
     def __init__(self) -> None:
         self.pid = os.getpid()
-        self._inbox: Inbox[tuple[_Call, Callable[[], Awaitable[Any]]]] = Inbox()
-        self.loop = new_loop(self._inbox, self._drain)
-        self._ready = threading.Event()
+        #: None, or (under gevent) what makes each call's `_Call`.
+        self._green: Callable[[], _Call] | None = None
+        allocate_lock: Callable[[], threading.Lock] = threading.Lock
+        loop_class: type[asyncio.SelectorEventLoop] = asyncio.SelectorEventLoop
+        thread_class: Callable[..., _LoopThread] = threading.Thread
+        if gevent_patched():
+            from . import _gevent
+
+            waiter = _gevent.GreenWaiter
+            self._green = lambda: _GreenCall(waiter())
+            allocate_lock = _gevent.allocate_lock
+            loop_class = _gevent.GreenLoop
+            thread_class = _gevent.NativeThread
+        self._inbox: Inbox[tuple[_Call, Callable[[], Awaitable[Any]]]] = Inbox(allocate_lock())
+        self.loop = new_loop(self._inbox, self._drain, loop_class)
+        self._ready = allocate_lock()
+        self._ready.acquire()
         self._background: set[asyncio.Task[Any]] = set()
-        self.thread = threading.Thread(target=self._serve, name="purse-sync-loop", daemon=True)
+        self.thread = thread_class(target=self._serve, name="purse-sync-loop", daemon=True)
         self.thread.start()
-        self._ready.wait()
+        self._ready.acquire()
         self._warned = False
+
+    @property
+    def green(self) -> bool:
+        """Whether callers wait as greenlets (the process was patched by gevent)."""
+        return self._green is not None
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self.loop.call_soon(self._ready.set)
+        self.loop.call_soon(self._ready.release)
         self.loop.run_forever()
 
     def in_loop_thread(self) -> bool:
@@ -224,41 +311,29 @@ class Bridge:
             self._warn_if_in_loop()
         if self.loop.is_closed():
             raise BridgeError("purse_sync has shut down (the interpreter is exiting)")
-        call = _Call()
+        call = _Call() if self._green is None else self._green()
         if self._inbox.put((call, factory)):
             # The loop sleeps in select: wake it (a pipe write); a busy loop collects the call
             # before it next selects.
             self.loop.call_soon_threadsafe(self._drain)
         try:
-            if not self._wait(call, None if timeout is None else timeout + TIMEOUT_GRACE):
+            if not call.wait(None if timeout is None else timeout + TIMEOUT_GRACE):
                 raise APITimeoutError(f"the call did not finish within {timeout:.3g}s")
         except BaseException as exc:
-            # Ctrl-C or the timeout above: the work on the loop must stop too, and what the
-            # call had stamped on its own ending (its idempotency key, whether it may have
-            # been applied) goes with the interruption.
-            self._cancel(call)
+            # Ctrl-C (or, under gevent, a gevent.Timeout or a kill) or the timeout above: the
+            # work on the loop must stop too, and what the call had stamped on its own ending
+            # (its idempotency key, whether it may have been applied) goes with the
+            # interruption.
+            try:
+                self._cancel(call)
+            finally:
+                call.close()
             _copy_outcome(call.ended_with or call.error, exc)
             raise
         if call.error is not None:
             raise _trim(call.error)
         result: T = call.result
         return result
-
-    @staticmethod
-    def _wait(call: _Call, timeout: float | None) -> bool:
-        if threading.current_thread() is not threading.main_thread():
-            return call.done.acquire(timeout=-1 if timeout is None else timeout)
-        # Ctrl-C is handled in the main thread between bytecodes, and a SIGINT that the kernel
-        # hands to another thread does not wake a blocked acquire: wait in short slices.
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            slice_ = MAIN_THREAD_SLICE
-            if deadline is not None:
-                slice_ = min(slice_, deadline - time.monotonic())
-                if slice_ <= 0:
-                    return False
-            if call.done.acquire(timeout=slice_):
-                return True
 
     def _cancel(self, call: _Call) -> None:
         """Cancel the call's task on the loop and wait (briefly) until it has ended, so that
@@ -386,7 +461,7 @@ def get_bridge() -> Bridge:
         return bridge
     with _lock:
         if _bridge is None or _bridge.pid != os.getpid():
-            refuse_green_threads()
+            refuse_eventlet()
             _bridge = Bridge()
         return _bridge
 

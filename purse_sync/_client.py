@@ -4,10 +4,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from ssl import SSLContext
 from typing import Any
 
-from purse_async import RetryPolicy, Settings, TokenStore
+from purse_async import AsyncPurse, RetryPolicy, Settings, TokenStore
 from purse_sync._base import SyncClient
 from purse_sync.resources import (
     ClientSessions,
@@ -34,6 +35,20 @@ class Purse(SyncClient):
     Purse (`OutcomeUnknownError` otherwise) unless `idempotent_creates=True` (see
     docs/reliability.md). Answers larger than `max_response_size` bytes are refused while
     read. `http://` to a host other than this machine needs `allow_insecure_http=True`.
+
+    Network: `proxy` is an http(s) proxy URL for every request (credentials in it are sent as
+    Proxy-Authorization, never shown). `trust_env=True` honours `HTTPS_PROXY`, `HTTP_PROXY`,
+    `ALL_PROXY` and `NO_PROXY` as requests and httpx do, read once when the client is made,
+    except for loopback hosts, which never go through a proxy from the environment (~/.netrc is
+    never read). `ssl` is an `ssl.SSLContext` (e.g. trusting a corporate CA) or False: no
+    certificate verification, refused unless every host is this machine or
+    `allow_unverified_tls=True` (then a warning is logged). `connect_timeout` bounds each TCP
+    connect and TLS handshake: a request that could not connect was not sent, so it is retried
+    like a refused connection (creations included). `max_connections_per_host` and
+    `keepalive_timeout` (idle seconds before a pooled connection is closed; default 15) tune
+    the pool. `http_session` (asyncio only, not in purse_sync) is an aiohttp.ClientSession you
+    own: requests use it, closing the client leaves it open, and the proxy, TLS, trust_env and
+    pool options must then be set on it instead.
     """
 
     client_sessions: ClientSessions
@@ -63,6 +78,13 @@ class Purse(SyncClient):
         idempotent_creates: bool = False,
         max_response_size: int = 4194304,
         allow_insecure_http: bool = False,
+        proxy: str | None = None,
+        trust_env: bool = True,
+        ssl: SSLContext | bool | None = None,
+        allow_unverified_tls: bool = False,
+        connect_timeout: float | None = None,
+        max_connections_per_host: int | None = None,
+        keepalive_timeout: float | None = None,
     ) -> None:
         super().__init__(
             client_id=client_id,
@@ -82,6 +104,13 @@ class Purse(SyncClient):
             idempotent_creates=idempotent_creates,
             max_response_size=max_response_size,
             allow_insecure_http=allow_insecure_http,
+            proxy=proxy,
+            trust_env=trust_env,
+            ssl=ssl,
+            allow_unverified_tls=allow_unverified_tls,
+            connect_timeout=connect_timeout,
+            max_connections_per_host=max_connections_per_host,
+            keepalive_timeout=keepalive_timeout,
         )
         self.client_sessions = ClientSessions(self)
         self.eligible_solutions = EligibleSolutions(self)
@@ -108,13 +137,53 @@ class Purse(SyncClient):
         """How many OAuth2 tokens this client has fetched (retries of one fetch count once)."""
         return self._current().token_requests
 
-    def authenticate(self, *, timeout: float | None = None) -> None:
+    def authenticate(self, *, deadline: float | None = None) -> None:
         """Obtain an OAuth2 token now (it is otherwise fetched by the first call).
 
         Useful at start-up to fail fast on wrong credentials: raises `AuthenticationError`.
+        `deadline` bounds the whole token request with its retries (each attempt is bounded
+        by the client's `timeout`).
         """
-        return self._run(lambda c: c.authenticate(timeout=timeout), timeout)
+        return self._run(lambda c: c.authenticate(deadline=deadline), deadline)
+
+    def with_options(self, **overrides: Any) -> Purse:
+        """A client with other defaults that shares this one's connection pool, OAuth2 token,
+        JWKS cache and in-memory stores (attempts, webhook versions).
+
+        It may change `timeout` (per attempt), `deadline` (whole call), `max_retries`,
+        `retry_policy` (replaces the policy; `max_retries` and `deadline` then adjust it),
+        `default_headers` (merged over this client's) and `idempotent_creates`; anything that
+        would need another connection pool or other credentials (`base_url`, `client_id`,
+        `proxy`, `max_connections`, ...) raises `ConfigurationError` naming it: make another
+        client for that. Cheap (no connection, no token request): e.g.
+        `purse.with_options(deadline=5).payments.retrieve(payment_id)`.
+
+        Closing the derived client ends only its own use (its calls then raise
+        `ClientClosedError`); closing this client closes the pool for every client derived
+        from it. Tokens are fetched under this client's settings.
+        """
+        return _DerivedPurse(self, lambda c: c.with_options(**overrides))
 
     @property
     def is_closed(self) -> bool:
         return self._current().is_closed
+
+
+class _DerivedPurse(Purse):
+    """A client made by `Purse.with_options(...)`: its AsyncPurse is derived from its
+    parent's, sharing the connection pool, token and caches.
+    """
+
+    def __init__(self, parent: Purse, derive: Callable[[AsyncPurse], AsyncPurse]) -> None:
+        self._parent = parent
+        self._derive = derive
+        SyncClient.__init__(self)
+        self.client_sessions = ClientSessions(self)
+        self.eligible_solutions = EligibleSolutions(self)
+        self.payments = Payments(self)
+        self.redirections = Redirections(self)
+        self.signing_keys = SigningKeys(self)
+        self.webhooks = Webhooks(self)
+
+    def _build(self) -> AsyncPurse:
+        return self._derive(self._parent._current())

@@ -14,11 +14,16 @@ How each public member of a purse_async class is mirrored (class names lose `Asy
 - an `@asynccontextmanager` or a `def` returning `AbstractAsyncContextManager[T]`:
   `def m(...) -> AbstractContextManager[T]`;
 - a plain `def` (no I/O, e.g. `AsyncWebhooks.parse`): delegated directly;
-- a property: read from the client's current AsyncPurse;
+- a property: read from the client's current AsyncPurse; one returning an `AsyncRawResponses`
+  wrapper (`payments.with_raw_response`): a blocking twin of the wrapper, in the same module;
+- a plain `def` of AsyncPurse returning an AsyncPurse (`with_options`): a `Purse` whose
+  AsyncPurse is derived from its parent's by that method (`_DerivedPurse`);
 - `aclose`, `__aenter__`, `__aexit__`: `close`, `__enter__`, `__exit__` (in `_base.py`).
 Parameters, defaults, annotations and docstrings are copied (annotations as written: purse_async
-modules use `from __future__ import annotations`). Anything else public stops the generator
-with a message naming it, rather than being dropped silently.
+modules use `from __future__ import annotations`). A blocking call waits for its coroutine as
+long as the method's `deadline` (purse_async enforces it; the bridge adds a grace period).
+Anything else public stops the generator with a message naming it, rather than being dropped
+silently.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from typing import Any
 import purse_async
 import purse_async.models
 from purse_async import resources as async_resources
+from purse_async._response import AsyncRawResponses
 
 ROOT = Path(__file__).resolve().parent
 COMMAND = "python -m purse_sync._generate"
@@ -49,6 +55,9 @@ INDENT = "    "
 
 #: Async-only protocol methods and their blocking counterparts provided by SyncClient.
 HANDLED_BY_BASE = {"aclose": "close", "__aenter__": "__enter__", "__aexit__": "__exit__"}
+#: AsyncPurse.__init__ parameters left out of purse_sync.Purse: they take asyncio objects the
+#: bridge loop cannot use (each must be keyword-only with a None default).
+ASYNC_ONLY_PARAMETERS = frozenset({"http_session"})
 #: Names exported by purse_sync itself, beside the twins of purse_async's names.
 OWN_EXPORTS = {"BlockingCallWarning": "._bridge", "BridgeError": "._bridge"}
 BUILTINS = {"str", "int", "float", "bool", "bytes", "None", "dict", "list", "tuple", "set"}
@@ -329,6 +338,10 @@ class Module:
                     )
                 return sync_name(word)
             obj = namespace.get(word)
+            if obj is None and word in purse_async.__all__:
+                # A signature made at run time (raw responses) names what the module need
+                # not import.
+                obj = getattr(purse_async, word)
             if obj is None:
                 raise GenerationError(f"{where}: cannot resolve {word!r} in {annotation!r}")
             self.imports.add(_home(word, obj), word)
@@ -364,10 +377,11 @@ def _swaps() -> dict[str, str]:
 
 
 def _params(
-    func: Callable[..., Any], module: Module, ns: dict[str, Any]
+    func: Callable[..., Any], module: Module, ns: dict[str, Any], skip: frozenset[str] = frozenset()
 ) -> tuple[list[Param], list[str], str]:
-    """(parameter declarations, call arguments, return annotation as written) of a function;
-    the parameters' annotations are resolved (their names imported), the return's is not."""
+    """(parameter declarations, call arguments, return annotation as written) of a function,
+    without the parameters named in `skip`; the parameters' annotations are resolved (their
+    names imported), the return's is not."""
     sig = inspect.signature(func)
     params: list[Param] = []
     args: list[str] = []
@@ -375,6 +389,12 @@ def _params(
     where = func.__qualname__
     values = list(sig.parameters.values())
     for param in values[1:]:
+        if param.name in skip:
+            if param.kind is not inspect.Parameter.KEYWORD_ONLY or param.default is not None:
+                raise GenerationError(
+                    f"{where}: async-only {param.name} must be keyword-only, defaulting to None"
+                )
+            continue
         ann = ""
         if param.annotation is not inspect.Parameter.empty:
             ann = module.annotation(param.annotation, ns, where)
@@ -436,12 +456,11 @@ def _method(
     out = "\n".join(lines) + "\n"
     out += format_docstring(_rewrite_doc(inspect.getdoc(func), _swaps()), INDENT * 2)
     target = f"c.{attr}.{name}" if attr else f"c.{name}"
-    timeout = "timeout" if "timeout" in inspect.signature(func).parameters else "None"
+    # The bridge waits as long as the call's whole-call bound (purse_async enforces it).
+    bound = "deadline" if "deadline" in inspect.signature(func).parameters else "None"
     runner = {"await": "_run", "iterate": "_iterate", "context": "_context"}.get(kind)
     if runner is not None:
-        expr: Call = Call(
-            f"return {root}.{runner}", [Call(f"lambda c: {target}", [*args]), timeout]
-        )
+        expr: Call = Call(f"return {root}.{runner}", [Call(f"lambda c: {target}", [*args]), bound])
     else:
         owner = f"{root}._current().{attr}" if attr else f"{root}._current()"
         expr = Call(f"return {owner}.{name}", [*args])
@@ -454,11 +473,75 @@ def _property(
     assert prop.fget is not None
     if prop.fset is not None or prop.fdel is not None:
         raise GenerationError(f"{prop.fget.__qualname__}: settable properties are not mirrored")
-    ret = module.annotation(inspect.signature(prop.fget).return_annotation, ns, name)
+    wrapper = _wrapper_class(prop, ns)
+    ret = module.annotation(
+        inspect.signature(prop.fget).return_annotation, ns, name, twin_ok=wrapper is not None
+    )
     out = f"{INDENT}@property\n{INDENT}def {name}(self) -> {ret}:\n"
     out += format_docstring(_rewrite_doc(inspect.getdoc(prop.fget), _swaps()), INDENT * 2)
+    if wrapper is not None:
+        return out + f"{INDENT * 2}return {sync_name(wrapper.__name__)}({root})\n"
     owner = f"{root}._current().{attr}" if attr else f"{root}._current()"
     return out + f"{INDENT * 2}return {owner}.{name}\n"
+
+
+def _wrapper_class(prop: property, ns: dict[str, Any]) -> type[Any] | None:
+    """The `AsyncRawResponses` class a property returns (e.g. `with_raw_response`), if so."""
+    assert prop.fget is not None
+    ann = inspect.signature(prop.fget).return_annotation
+    found = ns.get(ann) if isinstance(ann, str) else None
+    if isinstance(found, type) and issubclass(found, AsyncRawResponses):
+        return found
+    return None
+
+
+def _wrappers(cls: type[Any]) -> list[tuple[str, type[Any]]]:
+    """(property name, wrapper class) of each property of `cls` returning a wrapper."""
+    ns = vars(sys.modules[cls.__module__])
+    return [
+        (name, wrapper)
+        for name, member in _public_members(cls)
+        if isinstance(member, property) and (wrapper := _wrapper_class(member, ns)) is not None
+    ]
+
+
+def _derives_client(cls: type[Any], func: Callable[..., Any]) -> bool:
+    """A plain AsyncPurse method returning an AsyncPurse (`with_options`)?"""
+    ret = inspect.signature(func).return_annotation
+    return cls is purse_async.AsyncPurse and ret == cls.__name__ and not _is_async(func)
+
+
+def _is_async(func: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)
+
+
+def _derived_method(name: str, func: Callable[..., Any], module: Module, ns: dict[str, Any]) -> str:
+    """`Purse.with_options(...)`: a `_DerivedPurse` made by the AsyncPurse method of that name."""
+    params, args, raw = _params(func, module, ns)
+    ret = module.annotation(raw, ns, func.__qualname__, twin_ok=True)
+    out = "\n".join(format_def(name, [Param("self"), *params], ret, INDENT)) + "\n"
+    out += format_docstring(_rewrite_doc(inspect.getdoc(func), _swaps()), INDENT * 2)
+    expr = Call("return _DerivedPurse", ["self", Call(f"lambda c: c.{name}", [*args])])
+    return out + "\n".join(format_expr(expr, INDENT * 2)) + "\n"
+
+
+def _derived_class(attrs: list[tuple[str, str]], module: Module) -> str:
+    """The `Purse` subclass of derived clients: its AsyncPurse is made from its parent's
+    current one (again after a fork), so the pool and token stay shared."""
+    module.imports.add("collections.abc", "Callable")
+    module.imports.add("purse_async", "AsyncPurse")
+    doc = (
+        "A client made by `Purse.with_options(...)`: its AsyncPurse is derived from its\n"
+        "parent's, sharing the connection pool, token and caches."
+    )
+    out = "\n\nclass _DerivedPurse(Purse):\n" + format_docstring(doc, INDENT) + "\n"
+    derive = "derive: Callable[[AsyncPurse], AsyncPurse]"
+    out += f"{INDENT}def __init__(self, parent: Purse, {derive}) -> None:\n"
+    out += f"{INDENT * 2}self._parent = parent\n{INDENT * 2}self._derive = derive\n"
+    out += f"{INDENT * 2}SyncClient.__init__(self)\n"
+    out += "".join(f"{INDENT * 2}self.{attr} = {sync_name(ann)}(self)\n" for ann, attr in attrs)
+    out += f"\n{INDENT}def _build(self) -> AsyncPurse:\n"
+    return out + f"{INDENT * 2}return self._derive(self._parent._current())\n"
 
 
 def _members(cls: type[Any], root: str, attr: str, module: Module) -> str:
@@ -469,6 +552,8 @@ def _members(cls: type[Any], root: str, attr: str, module: Module) -> str:
             out += "\n" + _property(name, member, root, attr, module, ns)
         elif isinstance(member, classmethod):
             out += "\n" + _classmethod(cls, name, member.__func__, module, ns)
+        elif _derives_client(cls, member):
+            out += "\n" + _derived_method(name, member, module, ns)
         else:
             out += "\n" + _method(name, member, root, attr, module, ns)
     return out
@@ -516,18 +601,27 @@ def _module_text(doc: str, module: Module, body: str, all_names: list[str]) -> s
 def render_resource_module(name: str, classes: list[type[Any]], attrs: dict[str, str]) -> str:
     """The module of the sync twins of `classes` (the async classes of one module); `attrs`
     maps each async class name to the AsyncPurse attribute that holds an instance of it."""
-    local = {sync_name(c.__name__) for c in classes}
+    twins = [c.__name__ for c in classes]
+    wrappers = {cls.__name__: _wrappers(cls) for cls in classes}
+    twins += [w.__name__ for found in wrappers.values() for _, w in found]
+    local = {sync_name(c) for c in twins}
     module = Module(local)
     module.imports.add("purse_sync._base", "SyncClient")
     body = ""
     for cls in classes:
-        doc = _rewrite_doc(inspect.getdoc(cls), _swaps()) or f"Blocking twin of `{cls.__name__}`."
-        body += f"\n\nclass {sync_name(cls.__name__)}:\n" + format_docstring(doc, INDENT)
-        body += f"\n{INDENT}def __init__(self, root: SyncClient) -> None:\n"
-        body += f"{INDENT * 2}self._root = root\n"
-        body += _members(cls, "self._root", attrs[cls.__name__], module)
+        # A resource, then the wrappers its properties return (`payments.with_raw_response`).
+        for owner, attr in [
+            (cls, attrs[cls.__name__]),
+            *((w, f"{attrs[cls.__name__]}.{prop}") for prop, w in wrappers[cls.__name__]),
+        ]:
+            doc = _rewrite_doc(inspect.getdoc(owner), _swaps())
+            doc = doc or f"Blocking twin of `{owner.__name__}`."
+            body += f"\n\nclass {sync_name(owner.__name__)}:\n" + format_docstring(doc, INDENT)
+            body += f"\n{INDENT}def __init__(self, root: SyncClient) -> None:\n"
+            body += f"{INDENT * 2}self._root = root\n"
+            body += _members(owner, "self._root", attr, module)
     doc = f"Blocking twins of {name.lstrip('_')}: {', '.join(sorted(local))}."
-    return _module_text(doc, module, body, [sync_name(c.__name__) for c in classes])
+    return _module_text(doc, module, body, [sync_name(c) for c in twins])
 
 
 def render_resources() -> dict[str, str]:
@@ -569,7 +663,10 @@ def render_client() -> str:
     body = "\n\nclass Purse(SyncClient):\n" + format_docstring(doc, INDENT) + "\n"
     attrs = sorted(_client_resource_attrs().items(), key=lambda kv: kv[1])
     body += "".join(f"{INDENT}{attr}: {sync_name(ann)}\n" for ann, attr in attrs)
-    params, args, _ = _params(cls.__init__, module, ns)
+    missing = ASYNC_ONLY_PARAMETERS - set(inspect.signature(cls.__init__).parameters)
+    if missing:
+        raise GenerationError(f"ASYNC_ONLY_PARAMETERS names no AsyncPurse parameter: {missing}")
+    params, args, _ = _params(cls.__init__, module, ns, skip=ASYNC_ONLY_PARAMETERS)
     if any(p.name.startswith("*") and p.name != "*" for p in params):
         raise GenerationError("AsyncPurse.__init__: *args/**kwargs are not mirrored")
     body += "\n" + "\n".join(format_def("__init__", [Param("self"), *params], "None", INDENT))
@@ -577,6 +674,8 @@ def render_client() -> str:
     body += "\n" + "\n".join(format_expr(Call("super().__init__", kwargs), INDENT * 2)) + "\n"
     body += "".join(f"{INDENT * 2}self.{attr} = {sync_name(ann)}(self)\n" for ann, attr in attrs)
     body += _members(cls, "self", "", module)
+    if any(_derives_client(cls, m) for _, m in _public_members(cls) if inspect.isfunction(m)):
+        body += _derived_class(attrs, module)
     return _module_text(
         "`Purse`: the blocking twin of `purse_async.AsyncPurse`.", module, body, ["Purse"]
     )

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import selectors
+import sys
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 __all__ = ["Inbox", "new_loop"]
 
@@ -22,8 +23,9 @@ T = TypeVar("T")
 class Inbox(Generic[T]):
     """Items for the loop thread. `put` says whether the loop must be woken to see them."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
+    def __init__(self, lock: threading.Lock | None = None) -> None:
+        # `lock`: a lock of the operating system when gevent has patched threading.Lock.
+        self._lock = threading.Lock() if lock is None else lock
         self._items: list[T] = []
         # True while the loop thread is in (or about to enter) a blocking select with nothing
         # queued: only then does a new item need a wake-up.
@@ -58,7 +60,24 @@ class Inbox(Generic[T]):
         return bool(self._items)
 
 
-class _Selector(selectors.DefaultSelector):
+def _native_selector() -> type[selectors.BaseSelector]:
+    """The platform's selector as the standard library defines it: gevent's monkey-patching
+    replaces `selectors.DefaultSelector` with one that runs a gevent hub, and the loop thread
+    is a thread of the operating system, not a greenlet (see `_gevent`)."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None:
+        return selectors.DefaultSelector
+    native: type[selectors.BaseSelector] = monkey.get_original("selectors", "DefaultSelector")
+    return native
+
+
+if TYPE_CHECKING:
+    _NativeSelector = selectors.DefaultSelector
+else:
+    _NativeSelector = _native_selector()
+
+
+class _Selector(_NativeSelector):
     def __init__(self, inbox: Inbox[Any], drain: Callable[[], None]) -> None:
         super().__init__()
         self._inbox = inbox
@@ -78,7 +97,11 @@ class _Selector(selectors.DefaultSelector):
         return events
 
 
-def new_loop(inbox: Inbox[Any], drain: Callable[[], None]) -> asyncio.AbstractEventLoop:
+def new_loop(
+    inbox: Inbox[Any],
+    drain: Callable[[], None],
+    loop_class: type[asyncio.SelectorEventLoop] = asyncio.SelectorEventLoop,
+) -> asyncio.AbstractEventLoop:
     """A selector event loop that runs `drain` right after each select that finds `inbox` not
     empty (and never blocks in select while it is not)."""
-    return asyncio.SelectorEventLoop(_Selector(inbox, drain))
+    return loop_class(_Selector(inbox, drain))

@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
         ("bridge_overhead.py", "purse_sync bridge x8"),
         ("overhead.py", "async/raw rps c=10"),
         ("overhead.py --pin --no-requests", "sync t=8 / async c=8 rps"),
+        ("overhead.py --tls-only --no-requests", "TLS async/raw rps c=10"),
+        ("fleet.py", "per process / alone"),
     ],
 )
 def test_benchmark_script_runs(script: str, expected: str) -> None:

@@ -464,7 +464,7 @@ def test_sync_crash_between_attempts(threaded_sandbox: ThreadedSandbox) -> None:
     assert len(made) == 2 and len(authorized(made)) == 1
 
 
-async def test_timeout_bounds_the_whole_call_and_the_next_call_resumes(
+async def test_deadline_bounds_the_whole_call_and_the_next_call_resumes(
     purse_client: pa.AsyncPurse, purse_sandbox: Sandbox
 ) -> None:
     token = purse_sandbox.save_card(MagicCards.SOFT_DECLINE_FIRST_PSP)
@@ -472,13 +472,13 @@ async def test_timeout_bounds_the_whole_call_and_the_next_call_resumes(
     purse_sandbox.faults.latency(1.0, path="/eligible-solutions")
     with pytest.raises(pa.APITimeoutError):
         await purse_client.payments.authorize_with_retry(
-            **mit_args(token, "SUB-SLOW"), attempt_store=ledger, timeout=0.5
+            **mit_args(token, "SUB-SLOW"), attempt_store=ledger, deadline=0.5
         )
     # Attempt 1 was made and recorded; nothing is in flight.
     assert [(r.attempt, r.status) for r in fold(await ledger.get("SUB-SLOW"))] == [(1, "REFUSED")]
     purse_sandbox.faults.clear()
     outcome = await purse_client.payments.authorize_with_retry(
-        **mit_args(token, "SUB-SLOW"), attempt_store=ledger, timeout=10
+        **mit_args(token, "SUB-SLOW"), attempt_store=ledger, deadline=10
     )
     assert [r.status for r in outcome.attempts] == ["REFUSED", "AUTHORIZED"]
     assert len(created(purse_sandbox, "SUB-SLOW")) == 2

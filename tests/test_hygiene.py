@@ -104,7 +104,8 @@ def test_runtime_dependencies_are_the_ones_the_sdk_uses() -> None:
         for req in importlib.metadata.requires("purse-sdk") or []
         if "extra ==" not in req
     }
-    assert runtime == {"aiohttp", "attrs", "cattrs", "pyjwt"}
+    # cryptography: PyJWT's RSA keys, the sandbox's signing key and encrypted Redis tokens.
+    assert runtime == {"aiohttp", "attrs", "cattrs", "pyjwt", "cryptography"}
     done = subprocess.run(
         [sys.executable, "-c", IMPORTS_ANYIO],
         capture_output=True,

@@ -69,11 +69,11 @@ def test_final_is_anything_but_pending() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"timeout": 0}, "timeout must be (None or )?a number > 0"),
-        ({"timeout": float("inf")}, "timeout must be finite"),
+        ({"deadline": 0}, "deadline must be (None or )?a number > 0"),
+        ({"deadline": float("inf")}, "deadline must be finite"),
         ({"poll_interval": -1}, "poll_interval must be a number > 0"),
         ({"max_poll_interval": True}, "max_poll_interval must be a number > 0"),
-        ({"request_timeout": "5"}, "request_timeout must be None or a number > 0"),
+        ({"timeout": "5"}, "timeout must be None or a number > 0"),
         ({"poll_interval": 5.0, "max_poll_interval": 1.0}, "max_poll_interval"),
     ],
 )
@@ -124,11 +124,11 @@ class Script:
             raise answer
         return answer
 
-    def fetch(self, request_timeout: float | None = None, deadline: float | None = 120.0) -> Fetch:
+    def fetch(self, timeout: float | None = None, deadline: float | None = 120.0) -> Fetch:
         return Fetch(
             self,
             "pay-1",
-            request_timeout=request_timeout,
+            timeout=timeout,
             call_deadline=deadline,
             max_retries=1,
             extra_headers={"x-trace": "t"},
@@ -139,8 +139,8 @@ async def test_wait_polls_with_backoff_until_final() -> None:
     clock = Clock()
     script = Script(clock, [payment("PENDING", 1)] * 3 + [payment("AUTHORIZED", 2)])
     found = await _polling.wait_for_authorization(
-        script.fetch(),
-        timeout=300.0,
+        script.fetch(timeout=2.0),
+        deadline=300.0,
         poll_interval=1.0,
         max_poll_interval=30.0,
         clock=clock,
@@ -148,10 +148,12 @@ async def test_wait_polls_with_backoff_until_final() -> None:
     )
     assert found.version == 2 and is_final(found)
     assert clock.sleeps == [1.0, 1.5, 2.25]
-    # Each GET carries the per-request options; the wait leaves it the client's deadline.
+    # Each GET carries the per-request options (`timeout` per attempt); the wait leaves it
+    # the client's deadline.
     assert script.calls[0] == {
         "payment_id": "pay-1",
-        "timeout": 120.0,
+        "timeout": 2.0,
+        "deadline": 120.0,
         "max_retries": 1,
         "extra_headers": {"x-trace": "t"},
     }
@@ -163,7 +165,7 @@ async def test_wait_times_out_naming_the_payment_and_last_status() -> None:
     with pytest.raises(pa.APITimeoutError) as caught:
         await _polling.wait_for_authorization(
             script.fetch(),
-            timeout=10.0,
+            deadline=10.0,
             poll_interval=1.0,
             max_poll_interval=4.0,
             clock=clock,
@@ -176,7 +178,7 @@ async def test_wait_times_out_naming_the_payment_and_last_status() -> None:
     # The last poll was moved to just before the deadline rather than skipped.
     assert clock.now == pytest.approx(10.0 - FINAL_POLL_RESERVE + 0.1)
     # GETs near the end are bounded by the time left, not the client's deadline.
-    assert script.calls[-1]["timeout"] == pytest.approx(FINAL_POLL_RESERVE)
+    assert script.calls[-1]["deadline"] == pytest.approx(FINAL_POLL_RESERVE)
 
 
 async def test_a_get_cut_short_by_the_wait_is_the_wait_timing_out() -> None:
@@ -186,19 +188,19 @@ async def test_a_get_cut_short_by_the_wait_is_the_wait_timing_out() -> None:
     with pytest.raises(pa.APITimeoutError, match=r"still PENDING.*the last poll: GET") as caught:
         await _polling.wait_for_authorization(
             script.fetch(),
-            timeout=5.0,
+            deadline=5.0,
             poll_interval=1.0,
             max_poll_interval=1.0,
             clock=clock,
             sleep=clock.sleep,
         )
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
-    # A GET that times out within its own request_timeout is that GET's error, as is.
+    # A GET that times out within the client's deadline is that GET's error, as is.
     script = Script(Clock(), [cut])
     with pytest.raises(pa.APITimeoutError) as caught:
         await _polling.wait_for_authorization(
-            script.fetch(request_timeout=1.0),
-            timeout=5.0,
+            script.fetch(deadline=1.0),
+            deadline=5.0,
             poll_interval=1.0,
             max_poll_interval=1.0,
             clock=script.clock,
@@ -209,7 +211,7 @@ async def test_a_get_cut_short_by_the_wait_is_the_wait_timing_out() -> None:
     script = Script(Clock(), [pa.DecodeError("not a payment")])
     with pytest.raises(pa.DecodeError):
         await _polling.wait_for_authorization(
-            script.fetch(), timeout=5.0, poll_interval=1.0, max_poll_interval=1.0
+            script.fetch(), deadline=5.0, poll_interval=1.0, max_poll_interval=1.0
         )
 
 
@@ -221,7 +223,7 @@ async def test_watch_yields_new_versions_only_and_resets_the_interval() -> None:
     seen = []
     watch = _polling.watch(
         script.fetch(),
-        timeout=None,
+        deadline=None,
         poll_interval=1.0,
         max_poll_interval=10.0,
         clock=clock,
@@ -236,12 +238,12 @@ async def test_watch_yields_new_versions_only_and_resets_the_interval() -> None:
     assert clock.sleeps == [1.0, 1.5, 2.25, 1.0, 1.5, 2.25, 3.375]
 
 
-async def test_watch_ends_quietly_at_its_timeout() -> None:
+async def test_watch_ends_quietly_at_its_deadline() -> None:
     clock = Clock(get_time=0.01)
     script = Script(clock, [payment("AUTHORIZED", 1)])
     watch = _polling.watch(
         script.fetch(),
-        timeout=10.0,
+        deadline=10.0,
         poll_interval=1.0,
         max_poll_interval=4.0,
         clock=clock,
@@ -256,7 +258,7 @@ async def test_watch_without_versions_compares_the_payments() -> None:
     script = Script(clock, [payment("PENDING", None)] * 2 + [payment("AUTHORIZED", None)])
     watch = _polling.watch(
         script.fetch(),
-        timeout=5.0,
+        deadline=5.0,
         poll_interval=1.0,
         max_poll_interval=1.0,
         clock=clock,
@@ -290,12 +292,12 @@ async def test_wait_returns_once_the_pending_payment_settles(
     purse_client: pa.AsyncPurse, purse_sandbox: Sandbox
 ) -> None:
     pending = await pending_payment(purse_client, purse_sandbox, "W-1")
-    settled = await purse_client.payments.wait_for_authorization(pending.id, timeout=10, **FAST)
+    settled = await purse_client.payments.wait_for_authorization(pending.id, deadline=10, **FAST)
     assert settled.authorization is not None and settled.authorization.status == "AUTHORIZED"
     assert settled.version is not None and pending.version is not None
     assert settled.version > pending.version
     # Already final: one GET, returned at once.
-    again = await purse_client.payments.wait_for_authorization(pending.id, timeout=1)
+    again = await purse_client.payments.wait_for_authorization(pending.id, deadline=1)
     assert again.version == settled.version
 
 
@@ -306,8 +308,8 @@ async def test_wait_times_out_on_the_sandbox(
     loop = asyncio.get_running_loop()
     started = loop.time()
     with pytest.raises(pa.APITimeoutError, match=f"payment {pending.id}.*still PENDING"):
-        await purse_client.payments.wait_for_authorization(pending.id, timeout=0.5, **FAST)
-    assert loop.time() - started < 0.5 + 0.5  # bounded by the timeout, GETs included
+        await purse_client.payments.wait_for_authorization(pending.id, deadline=0.5, **FAST)
+    assert loop.time() - started < 0.5 + 0.5  # bounded by the deadline, GETs included
 
 
 async def test_wait_goes_through_the_client_retries(
@@ -316,7 +318,7 @@ async def test_wait_goes_through_the_client_retries(
     pending = await pending_payment(purse_client, purse_sandbox, "W-3")
     purse_sandbox.settle_pending(pending.id, status="REFUSED")
     purse_sandbox.faults.fail_next(2, status=503)
-    refused = await purse_client.payments.wait_for_authorization(pending.id, timeout=10, **FAST)
+    refused = await purse_client.payments.wait_for_authorization(pending.id, deadline=10, **FAST)
     assert refused.authorization is not None and refused.authorization.status == "REFUSED"
 
 
@@ -324,7 +326,7 @@ async def test_watch_yields_each_new_version(
     purse_client: pa.AsyncPurse, purse_sandbox: Sandbox
 ) -> None:
     pending = await pending_payment(purse_client, purse_sandbox, "W-4")
-    watch = purse_client.payments.watch(pending.id, timeout=10, **FAST)
+    watch = purse_client.payments.watch(pending.id, deadline=10, **FAST)
     first = await anext(watch)
     assert first.version == pending.version
     purse_sandbox.settle_pending(pending.id)
@@ -338,12 +340,12 @@ async def test_watch_yields_each_new_version(
     await watch.aclose()  # type: ignore[attr-defined]
 
 
-async def test_watch_of_a_quiet_payment_ends_at_its_timeout(
+async def test_watch_of_a_quiet_payment_ends_at_its_deadline(
     purse_client: pa.AsyncPurse, purse_sandbox: Sandbox
 ) -> None:
     pending = await pending_payment(purse_client, purse_sandbox, "W-5")
     versions = [
-        p.version async for p in purse_client.payments.watch(pending.id, timeout=0.3, **FAST)
+        p.version async for p in purse_client.payments.watch(pending.id, deadline=0.3, **FAST)
     ]
     assert versions == [pending.version]
 
@@ -383,19 +385,19 @@ def test_sync_wait_for_authorization() -> None:
         purse_sync.Purse(**box.sandbox.client_kwargs()) as purse,
     ):
         payment_id = sync_pending_payment(purse, box, "S-1")
-        settled = purse.payments.wait_for_authorization(payment_id, timeout=10, **FAST)
+        settled = purse.payments.wait_for_authorization(payment_id, deadline=10, **FAST)
         assert settled.authorization is not None and settled.authorization.status == "AUTHORIZED"
 
         other = sync_pending_payment(purse, box, "S-2")
         box.sandbox.pending_delay = None
         with pytest.raises(purse_sync.APITimeoutError, match=f"payment {other}.*still PENDING"):
-            purse.payments.wait_for_authorization(other, timeout=0.3, **FAST)
+            purse.payments.wait_for_authorization(other, deadline=0.3, **FAST)
 
 
 def test_sync_watch_is_a_plain_iterator(pending_box: ThreadedSandbox) -> None:
     with purse_sync.Purse(**pending_box.sandbox.client_kwargs()) as purse:
         payment_id = sync_pending_payment(purse, pending_box, "S-3")
-        watch = purse.payments.watch(payment_id, timeout=10, **FAST)
+        watch = purse.payments.watch(payment_id, deadline=10, **FAST)
         assert iter(watch) is watch and not hasattr(watch, "__anext__")
         first = next(watch)
         settle(pending_box, payment_id)
@@ -408,5 +410,5 @@ def test_sync_watch_is_a_plain_iterator(pending_box: ThreadedSandbox) -> None:
         assert captured.version is not None and first.version < settled.version < captured.version
         watch.close()  # type: ignore[attr-defined]
 
-        quiet = list(purse.payments.watch(payment_id, timeout=0.3, **FAST))
+        quiet = list(purse.payments.watch(payment_id, deadline=0.3, **FAST))
         assert [p.version for p in quiet] == [captured.version]

@@ -250,14 +250,14 @@ async def test_write_conflict_naming_another_amount_is_not_hidden(
     assert info.value.resource_id == "op-7"
 
 
-async def test_call_timeout_bounds_the_whole_call(
+async def test_call_deadline_bounds_the_whole_call(
     server: ScriptedServer, purse: pa.AsyncPurse
 ) -> None:
     server.routes[PAYMENT] = stall(5)
     loop = asyncio.get_running_loop()
     started = loop.time()
     with pytest.raises(pa.APITimeoutError):
-        await purse.payments.retrieve("pay-1", timeout=0.2)
+        await purse.payments.retrieve("pay-1", deadline=0.2)
     assert loop.time() - started < 2
 
 

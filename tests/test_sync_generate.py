@@ -18,7 +18,8 @@ from types import ModuleType
 import pytest
 
 import purse_sync
-from purse_async import AsyncPayments, Payment
+from purse_async import AsyncPayments, AsyncPurse, Payment
+from purse_async._response import AsyncRawResponses, raw_response
 from purse_sync import _generate
 from purse_sync._generate import GenerationError, render_resource_module
 
@@ -234,3 +235,89 @@ def test_async_objects_cannot_leak_through_the_facade(member: str) -> None:
     attrs = {"AsyncLeaky": "leaky", "AsyncWidgets": "widgets"}
     with pytest.raises(GenerationError, match="passes an async object"):
         render_resource_module("_leaky", [leaky, AsyncWidgets], attrs)
+
+
+def test_async_only_parameters_are_left_out_of_the_sync_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # http_session takes an aiohttp session, which the bridge loop could not use.
+    assert set(_generate.ASYNC_ONLY_PARAMETERS) == {"http_session"}
+    async_params = list(inspect.signature(AsyncPurse).parameters)
+    expected = [p for p in async_params if p not in _generate.ASYNC_ONLY_PARAMETERS]
+    assert list(inspect.signature(purse_sync.Purse).parameters) == expected
+    text = _generate.render_client()
+    assert "http_session:" not in text and "http_session=" not in text
+
+    monkeypatch.setattr(_generate, "ASYNC_ONLY_PARAMETERS", frozenset({"no_such_option"}))
+    with pytest.raises(GenerationError, match="no_such_option"):
+        _generate.render_client()
+    # Leaving out a parameter with a real default would change what the sync client does.
+    monkeypatch.setattr(_generate, "ASYNC_ONLY_PARAMETERS", frozenset({"timeout"}))
+    with pytest.raises(GenerationError, match="timeout must be keyword-only, defaulting to None"):
+        _generate.render_client()
+
+
+# -- wrappers returned by properties (with_raw_response), derived clients, the bridge's bound ---
+
+
+class AsyncGadgets:
+    """Gadgets: a stand-in resource with a raw-response wrapper."""
+
+    @property
+    def with_raw_response(self) -> AsyncGadgetsWithRawResponse:
+        """These methods returning an `APIResponse`."""
+        return AsyncGadgetsWithRawResponse(self)  # type: ignore[type-var]
+
+    async def fetch(
+        self, gadget_id: str, *, timeout: float | None = None, deadline: float | None = None
+    ) -> Payment:
+        """Get a gadget."""
+        raise LookupError(gadget_id)
+
+
+class AsyncGadgetsWithRawResponse(AsyncRawResponses[AsyncGadgets]):  # type: ignore[type-var]
+    """`purse.gadgets.with_raw_response`."""
+
+    fetch = raw_response(AsyncGadgets.fetch)  # type: ignore[type-var]
+
+
+def test_a_property_returning_a_wrapper_gets_a_blocking_twin_of_it(tmp_path: Path) -> None:
+    text = render_resource_module("_gadgets", [AsyncGadgets], {"AsyncGadgets": "gadgets"})
+    assert '__all__ = ["Gadgets", "GadgetsWithRawResponse"]' in text
+    assert "    def with_raw_response(self) -> GadgetsWithRawResponse:\n" in text
+    assert "        return GadgetsWithRawResponse(self._root)\n" in text
+    assert "class GadgetsWithRawResponse:\n" in text
+    assert "from purse_async import APIResponse, Payment\n" in text  # resolved, imported
+    assert ") -> APIResponse[Payment]:\n" in text
+    # The wrapper's methods run on the loop through the same attribute path, and the bridge
+    # waits as long as the call's deadline (purse_async enforces it).
+    squashed = "".join(text.split()).replace(",)", ")")  # whatever the line breaks
+    assert (
+        "returnself._root._run(lambdac:c.gadgets.with_raw_response.fetch("
+        "gadget_id,timeout=timeout,deadline=deadline),deadline)"
+    ) in squashed
+    assert (
+        "returnself._root._run(lambdac:c.gadgets.fetch("
+        "gadget_id,timeout=timeout,deadline=deadline),deadline)"
+    ) in squashed
+    _ruff_clean(text, "resources/_gadgets.py")
+    module = _load(tmp_path, text)
+    twin = inspect.signature(module.GadgetsWithRawResponse.fetch)
+    assert list(twin.parameters) == ["self", "gadget_id", "timeout", "deadline"]
+    assert twin.return_annotation == "APIResponse[Payment]"
+
+
+def test_a_method_without_deadline_leaves_the_bridge_unbounded() -> None:
+    text = render_resource_module("_widgets", [AsyncWidgets], {"AsyncWidgets": "widgets"})
+    # `timeout` bounds one attempt: it is not what the bridge waits for.
+    squashed = "".join(text.split()).replace(",)", ")")
+    assert "lambdac:c.widgets.fetch(widget_id,timeout=timeout),None)" in squashed
+
+
+def test_with_options_makes_a_derived_sync_client() -> None:
+    text = _generate.render_client()
+    assert "    def with_options(self, **overrides: Any) -> Purse:\n" in text
+    assert "        return _DerivedPurse(self, lambda c: c.with_options(**overrides))\n" in text
+    assert "class _DerivedPurse(Purse):\n" in text
+    assert "        return self._derive(self._parent._current())\n" in text
+    _ruff_clean(text, "_client.py")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import purse_sync
 from purse_sync import (
+    APIResponse,
     ClientSession,
     EligibleSolutionList,
     JsonWebKeySet,
@@ -53,8 +54,21 @@ def webhook(
 
 
 def about(purse: purse_sync.Purse) -> tuple[Settings, int, bool]:
-    purse.authenticate(timeout=5.0)
+    purse.authenticate(deadline=5.0)
     return purse.settings, purse.token_requests, purse.is_closed
+
+
+def with_metadata(purse: purse_sync.Purse, payment_id: str) -> str | None:
+    quick: purse_sync.Purse = purse.with_options(timeout=2.0, deadline=5.0, max_retries=1)
+    fetched: APIResponse[Payment] = quick.payments.with_raw_response.retrieve(payment_id)
+    payment: Payment = fetched.parsed
+    captured: APIResponse[Operation] = purse.payments.with_raw_response.capture(
+        payment.id, amount=100, idempotency_key="c-1", deadline=10.0
+    )
+    assert captured.parsed.amount == 100 and captured.attempts >= 1
+    keys: APIResponse[JsonWebKeySet] = purse.signing_keys.with_raw_response.retrieve()
+    assert keys.status == 200 and keys.headers.get("content-type")
+    return fetched.request_id or captured.idempotency_key
 
 
 def from_env() -> purse_sync.Purse:

@@ -62,23 +62,23 @@ def _now() -> datetime:
 
 
 class _Budget:
-    """What is left of a whole call's `timeout` (None: no bound) for its next request."""
+    """What is left of a whole call's `deadline` (None: no bound) for its next request."""
 
-    def __init__(self, timeout: float | None) -> None:
-        self.timeout = timeout
-        self.deadline = None if timeout is None else time.monotonic() + timeout
+    def __init__(self, deadline: float | None) -> None:
+        self.deadline = deadline
+        self.ends_at = None if deadline is None else time.monotonic() + deadline
 
     def left(self) -> float | None:
-        if self.deadline is None:
+        if self.ends_at is None:
             return None
-        remaining = self.deadline - time.monotonic()
+        remaining = self.ends_at - time.monotonic()
         if remaining <= 0:
-            raise APITimeoutError(f"the call did not finish within {self.timeout:g}s")
+            raise APITimeoutError(f"the call did not finish within {self.deadline:g}s")
         return remaining
 
     @property
     def spent(self) -> bool:
-        return self.deadline is not None and time.monotonic() >= self.deadline
+        return self.ends_at is not None and time.monotonic() >= self.ends_at
 
 
 def _policy(value: object) -> AuthorizationRetry:
@@ -114,6 +114,7 @@ async def _eligible_partners(
     customer: Any,
     method: str,
     budget: _Budget,
+    timeout: float | None,
     max_retries: int | None,
     extra_headers: Mapping[str, str] | None,
 ) -> list[str] | None:
@@ -126,7 +127,8 @@ async def _eligible_partners(
         currency=currency,
         order=order,
         customer=customer,
-        timeout=budget.left(),
+        timeout=timeout,
+        deadline=budget.left(),
         max_retries=max_retries,
         extra_headers=extra_headers,
     )
@@ -149,8 +151,8 @@ async def retry_decision(
     initiator: Initiator,
     history: Sequence[AttemptRecord],
     policy: AuthorizationRetry | None,
-    idempotency_key: str | None,
     timeout: float | None,
+    deadline: float | None,
     max_retries: int | None,
     extra_headers: Mapping[str, str] | None,
 ) -> RetryDecision:
@@ -161,12 +163,12 @@ async def retry_decision(
     records = list(history)
     if not all(isinstance(r, AttemptRecord) for r in records):
         raise ValidationError("history must hold AttemptRecord objects", field="history")
-    budget = _Budget(timeout)
+    budget = _Budget(deadline)
     # The authoritative state: a webhook's or a caller's copy may be stale.
     fresh = await payments.retrieve(
         payment_id,
-        idempotency_key=idempotency_key,
-        timeout=budget.left(),
+        timeout=timeout,
+        deadline=budget.left(),
         max_retries=max_retries,
         extra_headers=extra_headers,
     )
@@ -181,6 +183,7 @@ async def retry_decision(
             customer=fresh.customer,
             method=_method_of(fresh),
             budget=budget,
+            timeout=timeout,
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
@@ -247,6 +250,7 @@ async def authorize_with_retry(
     retry: AuthorizationRetry | None,
     attempt_store: AttemptStore | None,
     timeout: float | None,
+    deadline: float | None,
     max_retries: int | None,
     extra_headers: Mapping[str, str] | None,
 ) -> AuthorizationOutcome:
@@ -266,8 +270,12 @@ async def authorize_with_retry(
         )
     check_idempotency_key(attempt_key(reference, policy.max_attempts))
     store = attempt_store if attempt_store is not None else payments._default_attempt_store()
-    budget = _Budget(timeout)
-    options: dict[str, Any] = {"max_retries": max_retries, "extra_headers": extra_headers}
+    budget = _Budget(deadline)
+    options: dict[str, Any] = {
+        "timeout": timeout,
+        "max_retries": max_retries,
+        "extra_headers": extra_headers,
+    }
     eligible: list[str] | None = None
     async with payments._order_lock(reference):
         records = fold(await store.get(reference))
@@ -288,7 +296,7 @@ async def authorize_with_retry(
                 if payment is None:
                     assert last.payment_id is not None
                     payment = await payments.retrieve(
-                        last.payment_id, timeout=budget.left(), **options
+                        last.payment_id, deadline=budget.left(), **options
                     )
                 record = AttemptRecord.from_payment(
                     payment,
@@ -348,7 +356,7 @@ async def authorize_with_retry(
                     order=order_body,
                     customer=customer,
                     idempotency_key=key,
-                    timeout=left,
+                    deadline=left,
                     **create,
                     **options,
                 )

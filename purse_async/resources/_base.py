@@ -5,6 +5,7 @@ Argument checks raise `ValidationError` naming the field and the value, before a
 
 from __future__ import annotations
 
+import copy
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncAPIResource"]
 
 T = TypeVar("T")
+Self = TypeVar("Self", bound="AsyncAPIResource")
 
 API_PREFIX = "/payment/v2"
 
@@ -137,6 +139,14 @@ class AsyncAPIResource:
     def __init__(self, requester: Requester, settings: Settings) -> None:
         self._requester = requester
         self._settings = settings
+
+    def _derive(self: Self, requester: Requester, settings: Settings) -> Self:
+        """This resource on another requester and settings (`AsyncPurse.with_options`, raw
+        responses), sharing its caches and stores: a shallow copy."""
+        clone = copy.copy(self)
+        clone._requester = requester
+        clone._settings = settings
+        return clone
 
     def _entity_id(self, entity_id: str | None) -> str:
         value = entity_id if entity_id is not None else self._settings.entity_id

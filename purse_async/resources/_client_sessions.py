@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._errors import ValidationError
+from .._response import AsyncRawResponses, raw_response
 from ..models import (
     Customer,
     Order,
@@ -28,11 +29,17 @@ from ._base import (
 )
 from ._outcomes import create_once
 
-__all__ = ["AsyncClientSessions"]
+__all__ = ["AsyncClientSessions", "AsyncClientSessionsWithRawResponse"]
 
 
 class AsyncClientSessions(AsyncAPIResource):
     """Client sessions: `POST/GET /payment/v2/client-sessions`, `POST .../{id}/abort`."""
+
+    @property
+    def with_raw_response(self) -> AsyncClientSessionsWithRawResponse:
+        """These methods returning an `APIResponse` (status, headers, request id, attempts,
+        idempotency key, elapsed time) around their result, `.parsed`."""
+        return AsyncClientSessionsWithRawResponse(self)
 
     async def create(
         self,
@@ -54,6 +61,7 @@ class AsyncClientSessions(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> ClientSession:
@@ -64,6 +72,9 @@ class AsyncClientSessions(AsyncAPIResource):
         raises `OutcomeUnknownError` carrying it (unless the client has
         `idempotent_creates=True`), and a replay of the key for another amount, currency or
         order raises `IdempotencyConflictError`.
+
+        `timeout` bounds each attempt, `deadline` the whole call with its retries (defaults:
+        the client's); `max_retries` and `extra_headers` apply to this call only.
         """
         check_amount("amount", amount, allow_zero=True)
         if amount == 0 and not allow_future_usage:
@@ -114,7 +125,7 @@ class AsyncClientSessions(AsyncAPIResource):
             },
             deduplicated=self._settings.idempotent_creates,
             retrieve=lambda found_id: self.retrieve(
-                found_id, timeout=timeout, extra_headers=extra_headers
+                found_id, timeout=timeout, deadline=deadline, extra_headers=extra_headers
             ),
             found=lambda session: {
                 "amount": session.amount,
@@ -122,6 +133,7 @@ class AsyncClientSessions(AsyncAPIResource):
                 "order_reference": session.order.reference if session.order else None,
             },
             timeout=timeout,
+            deadline=deadline,
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
@@ -130,8 +142,8 @@ class AsyncClientSessions(AsyncAPIResource):
         self,
         client_session_id: str,
         *,
-        idempotency_key: str | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> ClientSession:
@@ -139,8 +151,8 @@ class AsyncClientSessions(AsyncAPIResource):
         result = await self._requester.request(
             "GET",
             f"{API_PREFIX}/client-sessions/{check_id('client_session_id', client_session_id)}",
-            idempotency_key=check_idempotency_key(idempotency_key),
             timeout=timeout,
+            deadline=deadline,
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
@@ -152,6 +164,7 @@ class AsyncClientSessions(AsyncAPIResource):
         *,
         idempotency_key: str | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> ClientSession:
@@ -166,12 +179,21 @@ class AsyncClientSessions(AsyncAPIResource):
             body={},
             idempotency_key=check_idempotency_key(idempotency_key),
             timeout=timeout,
+            deadline=deadline,
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
         if not isinstance(result, Mapping) or "id" not in result:
             # The docs leave the answer's body open; the session itself is the useful result.
             return await self.retrieve(
-                client_session_id, timeout=timeout, extra_headers=extra_headers
+                client_session_id, timeout=timeout, deadline=deadline, extra_headers=extra_headers
             )
         return self._decode(result, ClientSession)
+
+
+class AsyncClientSessionsWithRawResponse(AsyncRawResponses[AsyncClientSessions]):
+    """`purse.client_sessions.with_raw_response`: each call returns an `APIResponse`."""
+
+    create = raw_response(AsyncClientSessions.create)
+    retrieve = raw_response(AsyncClientSessions.retrieve)
+    abort = raw_response(AsyncClientSessions.abort)

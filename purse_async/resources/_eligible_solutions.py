@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .._response import AsyncRawResponses, raw_response
 from ..models import Customer, Order
 from ..models.eligible import EligibleSolutionList
 from ._base import (
@@ -17,14 +18,20 @@ from ._base import (
     check_amount,
     check_currency,
     check_object,
-    key_or_new,
+    new_idempotency_key,
 )
 
-__all__ = ["AsyncEligibleSolutions"]
+__all__ = ["AsyncEligibleSolutions", "AsyncEligibleSolutionsWithRawResponse"]
 
 
 class AsyncEligibleSolutions(AsyncAPIResource):
     """Eligible payment solutions for an amount and order."""
+
+    @property
+    def with_raw_response(self) -> AsyncEligibleSolutionsWithRawResponse:
+        """These methods returning an `APIResponse` (status, headers, request id, attempts,
+        idempotency key, elapsed time) around their result, `.parsed`."""
+        return AsyncEligibleSolutionsWithRawResponse(self)
 
     async def list(
         self,
@@ -36,14 +43,15 @@ class AsyncEligibleSolutions(AsyncAPIResource):
         allow_future_usage: bool | None = None,
         entity_id: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> EligibleSolutionList:
         """List the solutions (partner + method) eligible to pay this order.
 
-        It changes nothing server-side, so it is retried like a GET.
+        It changes nothing server-side, so it is retried like a GET (under a key the SDK
+        generates: no `idempotency_key` to pass).
         """
         check_amount("amount", amount, allow_zero=bool(allow_future_usage))
         body = build_body(
@@ -62,9 +70,16 @@ class AsyncEligibleSolutions(AsyncAPIResource):
             f"{API_PREFIX}/eligible-solutions",
             body=body,
             # A read-only query: a generated key makes it safe to retry.
-            idempotency_key=key_or_new(idempotency_key),
+            idempotency_key=new_idempotency_key(),
             timeout=timeout,
+            deadline=deadline,
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
         return self._decode(result, EligibleSolutionList)
+
+
+class AsyncEligibleSolutionsWithRawResponse(AsyncRawResponses[AsyncEligibleSolutions]):
+    """`purse.eligible_solutions.with_raw_response`: each call returns an `APIResponse`."""
+
+    list = raw_response(AsyncEligibleSolutions.list)

@@ -35,6 +35,7 @@ async def create_once(
     retrieve: Callable[[str], Awaitable[T]],
     found: Callable[[T], Mapping[str, Any]],
     timeout: float | None,
+    deadline: float | None,
     max_retries: int | None,
     extra_headers: Mapping[str, str] | None,
 ) -> T:
@@ -49,6 +50,7 @@ async def create_once(
             body=body,
             idempotency_key=key,
             timeout=timeout,
+            deadline=deadline,
             max_retries=max_retries,
             extra_headers=extra_headers,
             deduplicated=deduplicated,

@@ -20,9 +20,11 @@ from .._attempts import (
     RetryDecision,
 )
 from .._authorization_retry import AuthorizationRetry, Initiator
+from .._config import Settings
 from .._errors import IdempotencyConflictError, PurseError, ValidationError
 from .._logging import logger
-from .._requester import tag_error
+from .._requester import Requester, tag_error
+from .._response import AsyncRawResponses, raw_response
 from ..models import Browser, Customer, Order, Priority, SplitItem, Webhook
 from ..models.operation import Operation
 from ..models.payment import Payment
@@ -35,7 +37,6 @@ from ._base import (
     check_amount,
     check_currency,
     check_id,
-    check_idempotency_key,
     check_list,
     check_object,
     key_or_new,
@@ -45,11 +46,30 @@ from ._polling import Fetch, check_polling
 from ._polling import wait_for_authorization as _wait
 from ._polling import watch as _watch
 
-__all__ = ["AsyncPayments"]
+__all__ = ["AsyncPayments", "AsyncPaymentsWithRawResponse"]
 
 
 class AsyncPayments(AsyncAPIResource):
-    """Payments: `POST/GET /payment/v2/payments`, `POST .../{id}/captures|refunds|voids`."""
+    """Payments: `POST/GET /payment/v2/payments`, `POST .../{id}/captures|refunds|voids`.
+
+    Every call takes `timeout` (seconds per attempt), `deadline` (seconds for the whole call,
+    retries and waits included), `max_retries` and `extra_headers`, overriding the client's
+    for that call; the calls that write also take `idempotency_key`.
+    """
+
+    def __init__(self, requester: Requester, settings: Settings) -> None:
+        super().__init__(requester, settings)
+        # Made now, not on first use: clients made by `with_options` share them.
+        self._attempt_store: AttemptStore = MemoryAttemptStore()
+        self._order_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    @property
+    def with_raw_response(self) -> AsyncPaymentsWithRawResponse:
+        """These methods returning an `APIResponse` (status, headers, request id, attempts,
+        idempotency key, elapsed time) around their result, `.parsed`."""
+        return AsyncPaymentsWithRawResponse(self)
 
     async def create(
         self,
@@ -70,6 +90,7 @@ class AsyncPayments(AsyncAPIResource):
         extra_body: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Payment:
@@ -115,6 +136,7 @@ class AsyncPayments(AsyncAPIResource):
                 webhook=webhook,
                 extra_body=extra_body,
                 timeout=timeout,
+                deadline=deadline,
                 max_retries=max_retries,
                 extra_headers=extra_headers,
             )
@@ -150,7 +172,7 @@ class AsyncPayments(AsyncAPIResource):
             },
             deduplicated=self._settings.idempotent_creates,
             retrieve=lambda found_id: self.retrieve(
-                found_id, timeout=timeout, extra_headers=extra_headers
+                found_id, timeout=timeout, deadline=deadline, extra_headers=extra_headers
             ),
             found=lambda found: {
                 "amount": found.amount,
@@ -159,6 +181,7 @@ class AsyncPayments(AsyncAPIResource):
                 or (found.order.reference if found.order is not None else None),
             },
             timeout=timeout,
+            deadline=deadline,
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
@@ -181,6 +204,7 @@ class AsyncPayments(AsyncAPIResource):
         webhook: Webhook | Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AuthorizationOutcome:
@@ -200,8 +224,8 @@ class AsyncPayments(AsyncAPIResource):
         ambiguous failure (`OutcomeUnknownError`, any error with `may_have_been_applied`) stops
         the loop and propagates; the attempt stays "in flight" and the next call raises
         `OutcomeUnknownError` rather than guess, unless the client has
-        `idempotent_creates=True` (then it re-sends that attempt under its key). `timeout`
-        bounds the whole call.
+        `idempotent_creates=True` (then it re-sends that attempt under its key). `deadline`
+        bounds the whole call, every request of it included; `timeout` each HTTP attempt.
         """
         return await _authorize_with_retry(
             self,
@@ -222,6 +246,7 @@ class AsyncPayments(AsyncAPIResource):
             retry=retry,
             attempt_store=attempt_store,
             timeout=timeout,
+            deadline=deadline,
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
@@ -233,8 +258,8 @@ class AsyncPayments(AsyncAPIResource):
         initiator: Initiator,
         history: Sequence[AttemptRecord] = (),
         policy: AuthorizationRetry | None = None,
-        idempotency_key: str | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> RetryDecision:
@@ -245,7 +270,8 @@ class AsyncPayments(AsyncAPIResource):
         `RETRY_NOW`, `RETRY_AT` (`decision.at`) or `ASK_SHOPPER` (CIT), with the reason, the
         partners already tried and the idempotency key of the next attempt. `initiator` is
         "CIT" (shopper present) or "MIT"; `history` the order's earlier attempts (e.g. an
-        `AttemptStore`'s records). `timeout` bounds the whole call.
+        `AttemptStore`'s records). `deadline` bounds the whole call (both requests), `timeout`
+        each HTTP attempt.
         """
         return await _retry_decision(
             self,
@@ -253,21 +279,19 @@ class AsyncPayments(AsyncAPIResource):
             initiator=initiator,
             history=history,
             policy=policy,
-            idempotency_key=idempotency_key,
             timeout=timeout,
+            deadline=deadline,
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
 
     def _default_attempt_store(self) -> AttemptStore:
-        store: AttemptStore = self.__dict__.setdefault("_attempt_store", MemoryAttemptStore())
-        return store
+        return self._attempt_store
 
     def _order_lock(self, order_reference: str) -> asyncio.Lock:
-        """One authorization loop at a time per order in this client."""
-        locks: weakref.WeakValueDictionary[str, asyncio.Lock] = self.__dict__.setdefault(
-            "_order_locks", weakref.WeakValueDictionary()
-        )
+        """One authorization loop at a time per order in this client (and the clients
+        `with_options` derives from it)."""
+        locks = self._order_locks
         lock = locks.get(order_reference)
         if lock is None:
             lock = locks[order_reference] = asyncio.Lock()
@@ -277,8 +301,8 @@ class AsyncPayments(AsyncAPIResource):
         self,
         payment_id: str,
         *,
-        idempotency_key: str | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Payment:
@@ -286,8 +310,8 @@ class AsyncPayments(AsyncAPIResource):
         result = await self._requester.request(
             "GET",
             f"{API_PREFIX}/payments/{check_id('payment_id', payment_id)}",
-            idempotency_key=check_idempotency_key(idempotency_key),
             timeout=timeout,
+            deadline=deadline,
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
@@ -297,10 +321,10 @@ class AsyncPayments(AsyncAPIResource):
         self,
         payment_id: str,
         *,
-        timeout: float = 300.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
-        request_timeout: float | None = None,
+        timeout: float | None = None,
+        deadline: float = 300.0,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Payment:
@@ -309,31 +333,35 @@ class AsyncPayments(AsyncAPIResource):
         Final is anything but PENDING (AUTHORIZED, REFUSED, ERROR, ABORTED, and statuses this
         SDK does not know yet: check `status.is_known`); a payment already final is returned
         after one GET. Polls back off from `poll_interval` to `max_poll_interval` seconds (x1.5
-        each time). `timeout` bounds the whole wait, every GET included: when it runs out,
+        each time). `deadline` bounds the whole wait, every GET included: when it runs out,
         `APITimeoutError` names the payment and the last status seen. Each GET follows the
-        client's retry rules; `request_timeout` bounds one GET with its retries (default: the
-        client's `deadline`). Other errors (e.g. `NotFoundError`) end the wait at once.
+        client's retry rules, bounded by the client's `deadline` or what is left of the wait;
+        `timeout` bounds each HTTP attempt (default: the client's `timeout`). Other errors
+        (e.g. `NotFoundError`) end the wait at once.
         """
         check_polling(
-            timeout=timeout,
+            deadline=deadline,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
-            request_timeout=request_timeout,
-            timeout_optional=False,
+            timeout=timeout,
+            deadline_optional=False,
         )
-        fetch = self._poller(payment_id, request_timeout, max_retries, extra_headers)
+        fetch = self._poller(payment_id, timeout, max_retries, extra_headers)
         return await _wait(
-            fetch, timeout=timeout, poll_interval=poll_interval, max_poll_interval=max_poll_interval
+            fetch,
+            deadline=deadline,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
         )
 
     def watch(
         self,
         payment_id: str,
         *,
-        timeout: float | None = None,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
-        request_timeout: float | None = None,
+        timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[Payment]:
@@ -341,36 +369,40 @@ class AsyncPayments(AsyncAPIResource):
 
         Yields the current payment first, then the payment each time its `version` grows
         (a newer state: settled authorization, capture, refund, void...). It does not stop at
-        a final status: it ends quietly once `timeout` seconds have passed (None: never), or
+        a final status: it ends quietly once `deadline` seconds have passed (None: never), or
         when you break out of the loop (each step waits for the next change). Polls back off
         from `poll_interval` to `max_poll_interval` seconds while nothing changes, and start
         again at `poll_interval` after a change. Each GET follows the client's retry rules
-        (`request_timeout`, `max_retries`, `extra_headers` as for `retrieve`); an error that
-        outlasts them ends the iteration with that error. Options are checked when called.
+        (`timeout` per attempt, `max_retries`, `extra_headers` as for `retrieve`, each GET
+        bounded by the client's `deadline`); an error that outlasts them ends the iteration
+        with that error. Options are checked when called.
         """
         check_polling(
-            timeout=timeout,
+            deadline=deadline,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
-            request_timeout=request_timeout,
-            timeout_optional=True,
+            timeout=timeout,
+            deadline_optional=True,
         )
-        fetch = self._poller(payment_id, request_timeout, max_retries, extra_headers)
+        fetch = self._poller(payment_id, timeout, max_retries, extra_headers)
         return _watch(
-            fetch, timeout=timeout, poll_interval=poll_interval, max_poll_interval=max_poll_interval
+            fetch,
+            deadline=deadline,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
         )
 
     def _poller(
         self,
         payment_id: str,
-        request_timeout: float | None,
+        timeout: float | None,
         max_retries: int | None,
         extra_headers: Mapping[str, str] | None,
     ) -> Fetch:
         return Fetch(
             self.retrieve,
             check_id("payment_id", payment_id),
-            request_timeout=request_timeout,
+            timeout=timeout,
             call_deadline=self._settings.retry.deadline,
             max_retries=max_retries,
             extra_headers=extra_headers,
@@ -384,6 +416,7 @@ class AsyncPayments(AsyncAPIResource):
         priorities: Sequence[Priority | Mapping[str, Any]] | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Operation:
@@ -401,6 +434,7 @@ class AsyncPayments(AsyncAPIResource):
             priorities,
             idempotency_key,
             timeout,
+            deadline,
             max_retries,
             extra_headers,
         )
@@ -413,6 +447,7 @@ class AsyncPayments(AsyncAPIResource):
         priorities: Sequence[Priority | Mapping[str, Any]] | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Operation:
@@ -427,6 +462,7 @@ class AsyncPayments(AsyncAPIResource):
             priorities,
             idempotency_key,
             timeout,
+            deadline,
             max_retries,
             extra_headers,
         )
@@ -439,6 +475,7 @@ class AsyncPayments(AsyncAPIResource):
         priorities: Sequence[Priority | Mapping[str, Any]] | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Operation:
@@ -453,6 +490,7 @@ class AsyncPayments(AsyncAPIResource):
             priorities,
             idempotency_key,
             timeout,
+            deadline,
             max_retries,
             extra_headers,
         )
@@ -465,6 +503,7 @@ class AsyncPayments(AsyncAPIResource):
         priorities: Sequence[Priority | Mapping[str, Any]] | None,
         idempotency_key: str | None,
         timeout: float | None,
+        deadline: float | None,
         max_retries: int | None,
         extra_headers: Mapping[str, str] | None,
     ) -> Operation:
@@ -488,6 +527,7 @@ class AsyncPayments(AsyncAPIResource):
                 body=body,
                 idempotency_key=key,
                 timeout=timeout,
+                deadline=deadline,
                 max_retries=max_retries,
                 extra_headers=extra_headers,
             )
@@ -496,7 +536,7 @@ class AsyncPayments(AsyncAPIResource):
             # lost), or by the caller's earlier call with their key. Return that operation if
             # it is what this call asked for.
             return await self._resolve_replay(
-                kind, payment_id, amount, key, exc, timeout, extra_headers
+                kind, payment_id, amount, key, exc, timeout, deadline, extra_headers
             )
         return attrs.evolve(operation, idempotency_key=key)
 
@@ -508,12 +548,15 @@ class AsyncPayments(AsyncAPIResource):
         key: str,
         conflict: IdempotencyConflictError,
         timeout: float | None,
+        deadline: float | None,
         extra_headers: Mapping[str, str] | None,
     ) -> Operation:
         try:
             if not conflict.resource_id:
                 raise conflict
-            payment = await self.retrieve(payment_id, timeout=timeout, extra_headers=extra_headers)
+            payment = await self.retrieve(
+                payment_id, timeout=timeout, deadline=deadline, extra_headers=extra_headers
+            )
             operations: Sequence[Operation] = getattr(payment, kind)
             existing = next((op for op in operations if op.id == conflict.resource_id), None)
             if existing is None:
@@ -534,3 +577,13 @@ class AsyncPayments(AsyncAPIResource):
             existing.id,
         )
         return attrs.evolve(existing, idempotency_key=key, replayed=True)
+
+
+class AsyncPaymentsWithRawResponse(AsyncRawResponses[AsyncPayments]):
+    """`purse.payments.with_raw_response`: each call returns an `APIResponse`."""
+
+    create = raw_response(AsyncPayments.create)
+    retrieve = raw_response(AsyncPayments.retrieve)
+    capture = raw_response(AsyncPayments.capture)
+    refund = raw_response(AsyncPayments.refund)
+    void = raw_response(AsyncPayments.void)

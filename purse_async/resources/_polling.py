@@ -11,14 +11,17 @@ Decisions:
   SDK does not know yet (`status.is_known` is False). An unknown status is handed back rather
   than waited on: nothing says it will ever change, and the caller must decide on it anyway.
   A payment without an authorization status yet counts as not final (as PENDING).
-- `wait_for_authorization`'s `timeout` bounds everything (every GET, retries and sleeps); the
+- `wait_for_authorization`'s `deadline` bounds everything (every GET, retries and sleeps); the
   last poll is made shortly before the deadline (`FINAL_POLL_RESERVE` seconds, at most half of
   what is left, are kept for it), then `APITimeoutError` names the payment and its last status.
 - `watch` yields the current payment, then each payment whose `version` grew (or, for an
   answer without a `version`, that differs from the last one yielded). It does not stop at a
   final status: captures, refunds and voids change the payment later. It ends quietly when
-  `timeout` runs out, or when the caller stops iterating. The polling interval starts again at
+  `deadline` runs out, or when the caller stops iterating. The polling interval starts again at
   `poll_interval` after each change and grows while nothing changes.
+- As everywhere in the SDK, `timeout` bounds one HTTP attempt (of each GET) and `deadline` the
+  whole thing: here the whole wait. Each GET is bounded by the client's `deadline` or by what
+  is left of the wait, whichever is shorter.
 """
 
 from __future__ import annotations
@@ -110,17 +113,17 @@ def _positive(name: str, value: object, *, optional: bool = False) -> None:
 
 def check_polling(
     *,
-    timeout: float | None,
+    deadline: float | None,
     poll_interval: float,
     max_poll_interval: float,
-    request_timeout: float | None,
-    timeout_optional: bool,
+    timeout: float | None,
+    deadline_optional: bool,
 ) -> None:
     """`ConfigurationError` naming the first unusable polling option."""
-    _positive("timeout", timeout, optional=timeout_optional)
+    _positive("deadline", deadline, optional=deadline_optional)
     _positive("poll_interval", poll_interval)
     _positive("max_poll_interval", max_poll_interval)
-    _positive("request_timeout", request_timeout, optional=True)
+    _positive("timeout", timeout, optional=True)
     if max_poll_interval < poll_interval:
         raise ConfigurationError(
             f"max_poll_interval ({max_poll_interval!r}) must be >= poll_interval "
@@ -129,24 +132,25 @@ def check_polling(
 
 
 class Fetch:
-    """One poll: `payments.retrieve` bounded by the caller's per-request options and by the
-    time left to the whole wait."""
+    """One poll: `payments.retrieve` with the caller's per-request options (`timeout` per
+    attempt), bounded by the client's deadline or by the time left to the whole wait."""
 
     def __init__(
         self,
         retrieve: Callable[..., Awaitable[Payment]],
         payment_id: str,
         *,
-        request_timeout: float | None,
+        timeout: float | None,
         call_deadline: float | None,
         max_retries: int | None,
         extra_headers: Mapping[str, str] | None,
     ) -> None:
         self.retrieve = retrieve
         self.payment_id = payment_id
-        # What bounds one retrieve when the wait leaves it more time: the caller's
-        # request_timeout, else the client's deadline (as for any call).
-        self.budget = request_timeout if request_timeout is not None else call_deadline
+        self.timeout = timeout
+        # What bounds one retrieve when the wait leaves it more time: the client's deadline
+        # (as for any call).
+        self.budget = call_deadline
         self.max_retries = max_retries
         self.extra_headers = extra_headers
 
@@ -158,7 +162,8 @@ class Fetch:
         budget = remaining if self.bounded_by_wait(remaining) else self.budget
         return await self.retrieve(
             self.payment_id,
-            timeout=budget,
+            timeout=self.timeout,
+            deadline=budget,
             max_retries=self.max_retries,
             extra_headers=self.extra_headers,
         )
@@ -185,39 +190,39 @@ def _timeout_error(
 async def wait_for_authorization(
     fetch: Fetch,
     *,
-    timeout: float,
+    deadline: float,
     poll_interval: float,
     max_poll_interval: float,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Payment:
-    """Poll until the authorization is final; `APITimeoutError` when `timeout` runs out."""
-    deadline = clock() + timeout
+    """Poll until the authorization is final; `APITimeoutError` when `deadline` runs out."""
+    ends_at = clock() + deadline
     last: Payment | None = None
     polls = 0
     final_poll = False
     while True:
-        remaining = deadline - clock()
+        remaining = ends_at - clock()
         if remaining <= 0:
-            raise _timeout_error(fetch.payment_id, last, timeout, polls)
+            raise _timeout_error(fetch.payment_id, last, deadline, polls)
         try:
             payment = await fetch(remaining)
         except APITimeoutError as exc:
             if not fetch.bounded_by_wait(remaining):
                 raise
-            raise _timeout_error(fetch.payment_id, last, timeout, polls, str(exc)) from None
+            raise _timeout_error(fetch.payment_id, last, deadline, polls, str(exc)) from None
         polls += 1
         last = payment
         if is_final(payment):
             return payment
         if final_poll:
-            raise _timeout_error(fetch.payment_id, last, timeout, polls)
+            raise _timeout_error(fetch.payment_id, last, deadline, polls)
         delay = next_poll_delay(
             polls - 1, poll_interval=poll_interval, max_poll_interval=max_poll_interval
         )
-        plan = plan_sleep(delay, deadline - clock())
+        plan = plan_sleep(delay, ends_at - clock())
         if plan is None:
-            raise _timeout_error(fetch.payment_id, last, timeout, polls)
+            raise _timeout_error(fetch.payment_id, last, deadline, polls)
         pause, final_poll = plan
         await sleep(pause)
 
@@ -231,19 +236,20 @@ def _changed(payment: Payment, last: Payment) -> bool:
 async def watch(
     fetch: Fetch,
     *,
-    timeout: float | None,
+    deadline: float | None,
     poll_interval: float,
     max_poll_interval: float,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncIterator[Payment]:
-    """Yield the payment now, then each newer version, until `timeout` (None: forever)."""
-    deadline = None if timeout is None else clock() + timeout
+    """Yield the payment now, then each newer version, until `deadline` seconds have passed
+    (None: forever)."""
+    ends_at = None if deadline is None else clock() + deadline
     last: Payment | None = None
     quiet = 0
     final_poll = False
     while True:
-        remaining = None if deadline is None else deadline - clock()
+        remaining = None if ends_at is None else ends_at - clock()
         if remaining is not None and remaining <= 0:
             return
         try:
@@ -263,7 +269,7 @@ async def watch(
         delay = next_poll_delay(
             quiet, poll_interval=poll_interval, max_poll_interval=max_poll_interval
         )
-        plan = plan_sleep(delay, None if deadline is None else deadline - clock())
+        plan = plan_sleep(delay, None if ends_at is None else ends_at - clock())
         if plan is None:
             return
         pause, final_poll = plan

@@ -20,11 +20,12 @@ from .._jws import (
 )
 from .._logging import logger
 from .._requester import Requester
+from .._response import AsyncRawResponses, raw_response
 from ..models.jwks import JsonWebKeySet
 from ..models.redirection import RedirectionResult
-from ._base import API_PREFIX, AsyncAPIResource, check_idempotency_key
+from ._base import API_PREFIX, AsyncAPIResource
 
-__all__ = ["AsyncRedirections", "AsyncSigningKeys"]
+__all__ = ["AsyncRedirections", "AsyncSigningKeys", "AsyncSigningKeysWithRawResponse"]
 
 #: Keys are refetched after this long even when every kid is known, to follow rotations.
 JWKS_MAX_AGE = 3600.0
@@ -33,11 +34,17 @@ JWKS_MAX_AGE = 3600.0
 class AsyncSigningKeys(AsyncAPIResource):
     """The public keys Purse signs redirections with."""
 
+    @property
+    def with_raw_response(self) -> AsyncSigningKeysWithRawResponse:
+        """These methods returning an `APIResponse` (status, headers, request id, attempts,
+        idempotency key, elapsed time) around their result, `.parsed`."""
+        return AsyncSigningKeysWithRawResponse(self)
+
     async def retrieve(
         self,
         *,
-        idempotency_key: str | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> JsonWebKeySet:
@@ -45,8 +52,8 @@ class AsyncSigningKeys(AsyncAPIResource):
         result = await self._requester.request(
             "GET",
             f"{API_PREFIX}/signing-jwks",
-            idempotency_key=check_idempotency_key(idempotency_key),
             timeout=timeout,
+            deadline=deadline,
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
@@ -135,8 +142,8 @@ class AsyncRedirections(AsyncAPIResource):
         leeway: float = 30.0,
         expected_client_session_id: str | None = None,
         max_age: float | None = None,
-        idempotency_key: str | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> RedirectionResult:
@@ -153,6 +160,9 @@ class AsyncRedirections(AsyncAPIResource):
         is then refused, naming both ids. `max_age` (seconds) refuses a token issued longer
         ago (+ `leeway`), or without `iat`. Both are checked only after the signature held;
         a bad value of either raises `ConfigurationError` before anything is fetched.
+
+        `timeout`, `deadline`, `max_retries` and `extra_headers` apply to the JWKS fetch, when
+        the cached keys cannot verify the token.
         """
         check_binding_options(expected_client_session_id, max_age)
         token = extract_token(redirection)
@@ -162,8 +172,8 @@ class AsyncRedirections(AsyncAPIResource):
             result = await self._requester.request(
                 "GET",
                 f"{API_PREFIX}/signing-jwks",
-                idempotency_key=check_idempotency_key(idempotency_key),
                 timeout=timeout,
+                deadline=deadline,
                 max_retries=max_retries,
                 extra_headers=extra_headers,
             )
@@ -179,3 +189,9 @@ class AsyncRedirections(AsyncAPIResource):
             max_age=max_age,
         )
         return structure({**claims, "token": token}, RedirectionResult)
+
+
+class AsyncSigningKeysWithRawResponse(AsyncRawResponses[AsyncSigningKeys]):
+    """`purse.signing_keys.with_raw_response`: each call returns an `APIResponse`."""
+
+    retrieve = raw_response(AsyncSigningKeys.retrieve)

@@ -12,6 +12,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from .._config import Settings
 from .._converter import structure
 from .._errors import (
     ConfigurationError,
@@ -22,6 +23,7 @@ from .._errors import (
     WebhookError,
 )
 from .._json import DEFAULT_MAX_RESPONSE_SIZE, loads
+from .._requester import Requester
 from ..models.payment import Payment
 from ._base import AsyncAPIResource, check_id
 from ._webhook_events import MemoryWebhookStore, WebhookEvent, WebhookStore, check_store, dedupe
@@ -111,7 +113,10 @@ def _network(entry: object) -> _IPNetwork:
 class AsyncWebhooks(AsyncAPIResource):
     """Webhook helpers: parse and vet a delivery (no I/O), or `process` it once and in order."""
 
-    _memory_store: MemoryWebhookStore | None = None
+    def __init__(self, requester: Requester, settings: Settings) -> None:
+        super().__init__(requester, settings)
+        # Made now, not on first use: clients made by `with_options` share it.
+        self._memory_store = MemoryWebhookStore()
 
     async def process(
         self,
@@ -165,8 +170,6 @@ class AsyncWebhooks(AsyncAPIResource):
         return await dedupe(delivered, checked, self._refetch if refetch else None)
 
     def _default_store(self) -> MemoryWebhookStore:
-        if self._memory_store is None:
-            self._memory_store = MemoryWebhookStore()
         return self._memory_store
 
     async def _refetch(self, payment_id: str) -> Payment:

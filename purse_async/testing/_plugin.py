@@ -1,5 +1,10 @@
 """The pytest plugin (a `pytest11` entry point): `purse_sandbox`, a running Sandbox per test, and
-`purse_client`, an AsyncPurse bound to it; `@pytest.mark.purse_sandbox(**kwargs)` configures it."""
+`purse_client`, an AsyncPurse bound to it; `@pytest.mark.purse_sandbox(**kwargs)` configures it.
+
+pytest loads this module in every run of every project that has the SDK installed, so it imports
+nothing heavy: the sandbox (aiohttp.web, the emulated API, cryptography) is imported by the
+fixtures, when a test first asks for one (tests/test_packaging.py checks it).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._sandbox import Sandbox
-
 if TYPE_CHECKING:
     from pytest_asyncio import fixture as async_fixture
 
     from .._client import AsyncPurse
+    from ._sandbox import Sandbox
 else:
     try:
         from pytest_asyncio import fixture as async_fixture
     except ImportError:  # pragma: no cover
-        # Without pytest-asyncio the fixtures can't run, but loading this plugin (it is an
-        # entry point, loaded by every pytest run) must not break the runs that don't use them.
+        # Without pytest-asyncio (`pip install 'purse-sdk[testing]'`) the fixtures can't run, but
+        # loading this plugin must not break the runs that don't use them.
         async_fixture = pytest.fixture
 
 
@@ -34,6 +38,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @async_fixture
 async def purse_sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
     """A running embedded Purse sandbox on 127.0.0.1, fresh for each test."""
+    from ._sandbox import Sandbox  # lazily: see the module's docstring
+
     marker = request.node.get_closest_marker("purse_sandbox")
     options: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
     async with Sandbox(**options) as sandbox:
@@ -43,6 +49,5 @@ async def purse_sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox
 @async_fixture
 async def purse_client(purse_sandbox: Sandbox) -> AsyncIterator[AsyncPurse]:
     """An `AsyncPurse` with the sandbox's credentials, closed after the test."""
-    # The SDK is imported only when a test asks for a client (inside `Sandbox.client`).
     async with purse_sandbox.client() as client:
         yield client

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ._admin import install_admin
 from ._auth import auth_middleware, token_route
 from ._faults import FaultInjector
 from ._hosted import hosted_routes
@@ -73,9 +75,12 @@ class Sandbox:
         webhook_secret: str | None = None,
         pending_delay: float | None = None,
         deduplicate_creates: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        #: Serve https:// with this server-side context (e.g. a certificate from a test CA).
+        self.ssl_context = ssl_context
         self.pending_delay = pending_delay
         self.state = SandboxState(token_lifetime=token_lifetime, session_ttl=session_ttl)
         self.state.deduplicate_creates = deduplicate_creates
@@ -88,7 +93,7 @@ class Sandbox:
     # -- what tests and demos use --------------------------------------------------------
     @property
     def base_url(self) -> str:
-        """`http://127.0.0.1:PORT` once started."""
+        """`http://127.0.0.1:PORT` once started (`https://` with `ssl_context`)."""
         return self.state.base_url
 
     @property
@@ -273,6 +278,7 @@ class Sandbox:
             middlewares=[self._count, self.faults.middleware, problem_middleware, auth_middleware]
         )
         app[STATE] = self.state
+        install_admin(app)  # read-only /_sandbox/ routes for other processes
         app.add_routes([token_route()])
         for prefix in PREFIXES:
             app.add_routes(session_routes(prefix))
@@ -292,14 +298,15 @@ class Sandbox:
         )
         await runner.setup()
         try:
-            await web.TCPSite(runner, self.host, self.port).start()
+            await web.TCPSite(runner, self.host, self.port, ssl_context=self.ssl_context).start()
         except BaseException:
             await runner.cleanup()
             raise
         self._runner = runner
         self.port = int(runner.addresses[0][1])
         host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
-        self.state.base_url = f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+        scheme = "http" if self.ssl_context is None else "https"
+        self.state.base_url = f"{scheme}://{f'[{host}]' if ':' in host else host}:{self.port}"
         logger.debug("Purse sandbox listening on %s", self.state.base_url)
         return self
 

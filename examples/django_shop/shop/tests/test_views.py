@@ -159,6 +159,85 @@ class CheckoutTests(SimpleTestCase):
         self.assertEqual(purse.token_requests, 1)
 
 
+class BrowserPagesTests(SimpleTestCase):
+    """The shopper's pages as a browser sees them (tests/test_examples_browser.py drives a real
+    one through runserver): the shop, its button, the hosted page, the order page."""
+
+    box: ThreadedSandbox
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.box = ThreadedSandbox()
+        purse_settings = {
+            f"PURSE_{name.upper()}": value
+            for name, value in cls.box.sandbox.client_kwargs().items()
+        }
+        cls.settings_override = override_settings(
+            **purse_settings, SHOP_BASE_URL="http://shop.test:8123/"
+        )
+        cls.settings_override.enable()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.settings_override.disable()
+        cls.box.close()
+        super().tearDownClass()
+
+    def buy(self) -> tuple[str, str]:
+        """Press the shop's button: (the order reference, the hosted page's URL)."""
+        home = self.client.get("/")
+        self.assertEqual(home.status_code, 200)
+        self.assertContains(home, 'action="/buy/"')
+        bought = self.client.post("/buy/")
+        self.assertEqual(bought.status_code, 303)
+        hosted_page = bought["Location"]
+        self.assertTrue(hosted_page.startswith(f"{self.box.sandbox.base_url}/hosted/"))
+        session_id = hosted_page.rsplit("/", 1)[-1]
+        session = self.box.sandbox.session(session_id)
+        return session["order"]["reference"], session_id
+
+    def test_pay_in_the_browser_and_see_the_order_paid(self) -> None:
+        reference, session_id = self.buy()
+        self.assertContains(self.client.get(f"/orders/{reference}/"), "Not paid")
+        redirect = self.box.checkout(session_id)
+        # The return URL comes from SHOP_BASE_URL, not from a hard-coded host.
+        self.assertTrue(
+            redirect.startswith(f"http://shop.test:8123/payment/return/?order={reference}&")
+        )
+        returned = self.client.get(
+            f"/payment/return/?{urlsplit(redirect).query}", headers={"Accept": "text/html"}
+        )
+        self.assertEqual(returned.status_code, 303)
+        self.assertEqual(returned["Location"], f"/orders/{reference}/")
+        page = self.client.get(returned["Location"])
+        self.assertContains(page, '<p id="status" class="paid">Paid</p>', html=False)
+        self.assertContains(page, stored(reference).payment_id or "missing")
+
+    def test_a_refused_card_leaves_the_order_unpaid(self) -> None:
+        reference, session_id = self.buy()
+        redirect = self.box.checkout(session_id, card=MagicCards.REFUSED)
+        returned = self.client.get(
+            f"/payment/return/?{urlsplit(redirect).query}", headers={"Accept": "text/html"}
+        )
+        self.assertEqual(returned.status_code, 303)
+        self.assertEqual(returned["Location"], f"/orders/{reference}/")
+        self.assertContains(self.client.get(returned["Location"]), "Not paid")
+        self.assertIsNone(stored(reference).payment_id)
+
+    def test_a_forged_return_shows_an_error_page(self) -> None:
+        reference, session_id = self.buy()
+        query = urlsplit(self.box.checkout(session_id)).query
+        forged = self.client.get(
+            f"/payment/return/?{query[:-6]}AAAAAA", headers={"Accept": "text/html"}
+        )
+        self.assertEqual(forged.status_code, 400)
+        self.assertContains(forged, "invalid redirection", status_code=400)
+        self.assertIsNone(stored(reference).payment_id)
+        unknown = self.client.get("/orders/DJ-NONE/")
+        self.assertEqual(unknown.status_code, 404)
+
+
 class WebhookTests(SimpleTestCase):
     """The raw-body webhook view: source and signature vetted, each version applied once and
     never an older one after a newer, the order marked paid without the shopper's return."""

@@ -1,0 +1,242 @@
+"""Packaging and start-up costs, as a user meets them.
+
+- `import purse_async, purse_sync` loads neither PyJWT nor cryptography (they load on the first
+  redirection check), nor the sandbox.
+- pytest's start-up (the plugin is an entry point, loaded by every run) imports no sandbox.
+- The built wheel and sdist hold both packages, both `py.typed`, the plugin's entry point and
+  the metadata; the wheel installed in a fresh venv, outside this repository, runs the demo
+  with the runtime dependencies only, then the README's testing snippet, as written, with the
+  `testing` extra (the `packaging` marker: it needs the package index; `-m "not packaging"`
+  leaves it out).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import textwrap
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("jwt", "cryptography", "aiohttp.web", "purse_async.testing")
+#: At pytest's start-up the plugin module (purse_async.testing._plugin) itself is loaded.
+SANDBOX = ("jwt", "cryptography", "aiohttp.web", "purse_async.testing._sandbox")
+THIS_CHECKOUT = f"import sys; sys.path.insert(0, {str(ROOT)!r})"
+
+
+def _clean_env() -> dict[str, str]:
+    """This environment less what would point a child at this checkout or its settings."""
+    drop = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTEST_ADDOPTS", "COVERAGE_PROCESS_START")
+    return {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("PURSE_")}
+
+
+def _loaded(python: str | os.PathLike[str], code: str, cwd: Path) -> list[str]:
+    """The HEAVY modules loaded after running `code` in a fresh interpreter."""
+    probe = "\n".join(
+        [
+            "import json, sys",
+            textwrap.dedent(code).strip(),
+            f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({HEAVY!r}))))",
+        ]
+    )
+    out = subprocess.run(
+        [os.fspath(python), "-c", probe],
+        cwd=cwd,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    loaded: list[str] = json.loads(out.strip().splitlines()[-1])
+    return loaded
+
+
+def test_import_loads_no_jwt_cryptography_or_sandbox(tmp_path: Path) -> None:
+    code = f"{THIS_CHECKOUT}\nimport purse_async, purse_sync"
+    assert _loaded(sys.executable, code, tmp_path) == []
+
+
+def test_first_redirection_check_loads_jwt(tmp_path: Path) -> None:
+    """The lazy import happens where it is needed."""
+    header = base64.urlsafe_b64encode(b'{"alg":"RS256","kid":"k1"}').decode().rstrip("=")
+    code = f"""
+        from purse_async import _jws
+        assert _jws.read_header("{header}.e30.c2ln") == ("RS256", "k1")
+        """
+    code = f"{THIS_CHECKOUT}\n{textwrap.dedent(code)}"
+    assert {"jwt", "cryptography"} <= set(_loaded(sys.executable, code, tmp_path))
+
+
+def test_pytest_start_up_imports_no_sandbox(tmp_path: Path) -> None:
+    """The plugin is loaded by every pytest run where the SDK is installed: it must import the
+    sandbox only when a test asks for a fixture."""
+    (tmp_path / "conftest.py").write_text(
+        f"import json, sys\nSANDBOX = {SANDBOX!r}\n"
+        "print('LOADED', json.dumps(sorted(m for m in sys.modules if m.startswith(SANDBOX))))\n"
+        "def pytest_configure(config):\n"
+        "    print('PLUGIN', config.pluginmanager.has_plugin('purse_sandbox'))\n"
+    )
+    (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    env = _clean_env()
+    env["PYTHONPATH"] = str(ROOT)  # this checkout's plugin, whatever is installed
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PLUGIN True" in result.stdout, result.stdout  # it is loaded...
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("LOADED ")]
+    assert json.loads(line.removeprefix("LOADED ")) == []  # ...and imported no sandbox
+
+
+def test_floors_are_the_documented_lowest_versions() -> None:
+    """Each floor in pyproject.toml (runtime and `testing`) is declared `name>=version`, which
+    `nox -s lowest` installs as `name==version`, and docs/testing.md names that pin."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10 (mypy brings tomli)
+        import tomli as tomllib
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    page = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    required = [*project["dependencies"], *project["optional-dependencies"]["testing"]]
+    for text in required:
+        (spec,) = Requirement(text).specifier
+        assert spec.operator == ">=", text
+        assert f"`{Requirement(text).name}=={spec.version}`" in page, text
+    assert "aiohttp>=3.14.0" not in required  # 3.14.0 to 3.14.2 carry advisories
+
+
+# -- the built distributions ----------------------------------------------------------------
+
+
+def _readme_testing_snippet() -> tuple[str, str]:
+    """The README's `pyproject.toml` settings and test module, under "Testing your own
+    integration", exactly as written."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Testing your own integration\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"^```(\w+)\n(.*?)^```", section, re.S | re.M)
+    toml = next(code for lang, code in blocks if lang == "toml")
+    python = next(code for lang, code in blocks if lang == "python")
+    assert "pip install 'purse-sdk[testing]'" in section
+    return toml, python
+
+
+@pytest.fixture(scope="module")
+def dists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """`python -m build`: the sdist, and the wheel built from it."""
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = out.glob("*.whl")
+    (sdist,) = out.glob("*.tar.gz")
+    return {"wheel": wheel, "sdist": sdist}
+
+
+@pytest.mark.packaging
+@pytest.mark.timeout(600)
+def test_distributions_hold_both_packages_and_the_metadata(dists: dict[str, Path]) -> None:
+    with zipfile.ZipFile(dists["wheel"]) as wheel:
+        names = set(wheel.namelist())
+        (meta_name,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+        (eps_name,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+        metadata = Parser().parsestr(wheel.read(meta_name).decode())
+        entry_points = wheel.read(eps_name).decode()
+    for required in (
+        "purse_async/__init__.py",
+        "purse_async/py.typed",
+        "purse_async/testing/_plugin.py",
+        "purse_sync/__init__.py",
+        "purse_sync/py.typed",
+    ):
+        assert required in names
+    assert not [n for n in names if n.startswith(("tests/", "examples/", "benchmarks/"))]
+    assert "[pytest11]" in entry_points
+    assert "purse_sandbox = purse_async.testing._plugin" in entry_points
+
+    classifiers = set(metadata.get_all("Classifier") or [])
+    assert {
+        "Framework :: AsyncIO",
+        "Typing :: Typed",
+        *(f"Programming Language :: Python :: 3.{minor}" for minor in (10, 11, 12, 13)),
+    } <= classifiers
+    assert any(c.startswith("Development Status ::") for c in classifiers)
+    assert metadata["License-Expression"] == "MIT"
+    assert metadata["Requires-Python"] == ">=3.10"
+    assert "testing" in (metadata.get_all("Provides-Extra") or [])
+    urls = metadata.get_all("Project-URL") or []
+    assert any(url.startswith("Documentation, https://") for url in urls)
+
+    with tarfile.open(dists["sdist"]) as sdist:
+        members = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
+    for required in (
+        "pyproject.toml",
+        "README.md",
+        "purse_async/py.typed",
+        "purse_sync/py.typed",
+        "tests/test_packaging.py",
+    ):
+        assert required in members
+    assert not [m for m in members if m.startswith((".hypothesis", ".venv", ".nox"))]
+
+
+@pytest.mark.packaging
+@pytest.mark.timeout(600)
+def test_wheel_in_a_fresh_venv_runs_the_demo_and_the_readme_snippet(
+    dists: dict[str, Path], tmp_path: Path
+) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    project = tmp_path / "shop"  # a user's project: outside this repository
+    project.mkdir()
+    env = _clean_env()
+
+    def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(python), *args],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert result.returncode == 0, f"{args}:\n{result.stdout}\n{result.stderr}"
+        return result
+
+    # The quick start: the runtime dependencies only.
+    run("-m", "pip", "install", "--quiet", str(dists["wheel"]))
+    where = run("-c", "import purse_async; print(purse_async.__file__)").stdout
+    assert str(venv) in where, where  # the wheel, not this checkout
+    assert _loaded(python, "import purse_async, purse_sync", project) == []
+    demo = run("-m", "purse_async", "demo", timeout=120)
+    assert "Done in" in demo.stdout, demo.stdout
+
+    # Testing one's own integration: the README's snippet as written, with the extra.
+    run("-m", "pip", "install", "--quiet", f"{dists['wheel']}[testing]")
+    toml, test_module = _readme_testing_snippet()
+    (project / "pyproject.toml").write_text(toml)
+    (project / "test_checkout.py").write_text(test_module)
+    result = run("-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider", timeout=120)
+    assert re.search(r"\b1 passed\b", result.stdout), result.stdout
