@@ -30,7 +30,8 @@ pytestmark = pytest.mark.skipif(
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "benchmarks" / "locustfile.py"
-RUN_TIME = 10
+# The fleet issue asks for a 20 s distributed run: long enough for every endpoint of the mix.
+RUN_TIME = 20
 ENDPOINTS = {
     ("POST", "/oauth/token"),
     ("POST", "/payment/v2/client-sessions"),
