@@ -491,8 +491,10 @@ async def test_budget_and_helpers() -> None:
     budget = _authorize._Budget(0.001)
     await asyncio.sleep(0.01)
     assert budget.spent
-    with pytest.raises(pa.APITimeoutError):
+    with pytest.raises(pa.APITimeoutError) as caught:
         budget.left()
+    # Raised before the next attempt is sent: a caller may safely try again.
+    assert caught.value.may_have_been_applied is False
     bare = pa.Payment(id="p", order_reference="O-9", amount=100, currency="EUR")
     assert _authorize._order_of(bare) == {"reference": "O-9"}
     assert _authorize._order_of(pa.Payment(id="p")) is None

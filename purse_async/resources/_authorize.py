@@ -73,7 +73,11 @@ class _Budget:
             return None
         remaining = self.ends_at - time.monotonic()
         if remaining <= 0:
-            raise APITimeoutError(f"the call did not finish within {self.deadline:g}s")
+            # Raised before the next request is sent: that request certainly did not happen.
+            error = APITimeoutError(f"the call did not finish within {self.deadline:g}s")
+            error.request_sent = False
+            error.may_have_been_applied = False
+            raise error
         return remaining
 
     @property
