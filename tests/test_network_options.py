@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime
 import errno
 import inspect
-import ipaddress
 import logging
 import socket
 import ssl
@@ -23,10 +21,6 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from yarl import URL
 
 import purse_async
@@ -49,6 +43,7 @@ from purse_async._network import (
     redact_url,
 )
 from purse_async.testing import ThreadedSandbox
+from purse_async.testing._tls import private_ca
 
 FACES = ["async", "sync"]
 USER, PASSWORD = "shop-user", "p@ss:w0rd/S3CRET"
@@ -250,77 +245,13 @@ class PKI:
     purse.test (a name only the tunnel proxy below can reach)."""
 
     def __init__(self, directory: Path) -> None:
-        now = datetime.datetime.now(datetime.timezone.utc)
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Purse test CA")])
-        ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-        ca = (
-            x509.CertificateBuilder()
-            .subject_name(ca_name)
-            .issuer_name(ca_name)
-            .public_key(ca_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(_key_usage(cert_sign=True), critical=True)
-            .add_extension(ca_ski, critical=False)
-            .sign(ca_key, hashes.SHA256())
-        )
-        key = ec.generate_private_key(ec.SECP256R1())
-        names: list[x509.GeneralName] = [
-            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-            x509.DNSName("localhost"),
-            x509.DNSName("purse.test"),
-        ]
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(names), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_key_usage(cert_sign=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
-                critical=False,
-            )
-            .sign(ca_key, hashes.SHA256())
-        )
-        self.ca_pem = ca.public_bytes(serialization.Encoding.PEM).decode()
-        chain = directory / "server.pem"
-        chain.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-            + cert.public_bytes(serialization.Encoding.PEM)
-        )
-        self.server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.server.load_cert_chain(chain)
+        files = private_ca(directory, names=("127.0.0.1", "localhost", "purse.test"))
+        self.ca_pem = files.ca.read_text()
+        self.server = files.server_context()
 
     def client(self) -> ssl.SSLContext:
         """What a merchant behind a corporate CA passes as ssl=."""
         return ssl.create_default_context(cadata=self.ca_pem)
-
-
-def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=cert_sign,
-        crl_sign=cert_sign,
-        encipher_only=False,
-        decipher_only=False,
-    )
 
 
 @pytest.fixture(scope="module")
