@@ -1,12 +1,11 @@
-"""The sync facade's generator: drift detection, formatting, and every kind of member it mirrors
-(coroutines, async iterators, async context managers, plain methods, properties)."""
+"""The sync facade's generator: drift detection, layout by ruff, and every kind of member it
+mirrors (coroutines, async iterators, async context managers, plain methods, properties)."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
 import inspect
-import shutil
 import subprocess
 import sys
 import threading
@@ -21,18 +20,33 @@ import purse_sync
 from purse_async import AsyncPayments, AsyncPurse, Payment
 from purse_async._response import AsyncRawResponses, raw_response
 from purse_sync import _generate
-from purse_sync._generate import GenerationError, render_resource_module
+from purse_sync._generate import GenerationError, format_source
 
 ROOT = Path(__file__).resolve().parent.parent
-GENERATED = sorted(_generate.render_all())
+RENDERED = _generate.render_all()
+GENERATED = sorted(RENDERED)
+
+
+def render_resource_module(name: str, classes: list[type[object]], attrs: dict[str, str]) -> str:
+    """The module as the generator writes it: laid out by ruff."""
+    text = _generate.render_resource_module(name, classes, attrs)
+    return format_source(text, f"resources/{name}.py")
+
+
+def render_client() -> str:
+    return format_source(_generate.render_client(), "_client.py")
+
+
+def _write_generated(root: Path) -> None:
+    for rel, text in RENDERED.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
 
 
 def test_check_names_stale_and_leftover_files(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for rel, text in _generate.render_all().items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
+    _write_generated(tmp_path)
     assert _generate.main(["--check"], root=tmp_path) == 0
 
     (tmp_path / "resources/_payments.py").write_text("# edited by hand\n")
@@ -59,19 +73,10 @@ def test_generated_files_start_with_the_header() -> None:
         assert "python -m purse_sync._generate" in text.splitlines()[1]
 
 
-def _ruff() -> list[str]:
-    if importlib.util.find_spec("ruff") is not None:
-        return [sys.executable, "-m", "ruff"]
-    exe = shutil.which("ruff")
-    if exe is None:
-        pytest.skip("ruff is not installed")
-    return [exe]
-
-
 def _ruff_clean(text: str, rel: str) -> None:
     """`ruff check` and `ruff format --check` with the project's settings, as if `text` were
     purse_sync/`rel`."""
-    ruff = _ruff()
+    ruff = _generate._ruff()
     name = str(ROOT / "purse_sync" / rel)
     for args in (["check", "--quiet"], ["format", "--check", "--quiet"]):
         done = subprocess.run(
@@ -87,8 +92,57 @@ def _ruff_clean(text: str, rel: str) -> None:
 
 @pytest.mark.parametrize("rel", GENERATED)
 def test_generated_code_is_formatted_as_ruff_would(rel: str) -> None:
-    # The generator formats by itself (no ruff needed to run it); ruff must agree with it.
-    _ruff_clean(_generate.render_all()[rel], rel)
+    # Laid out by ruff, and clean under every rule the project's lint selects.
+    _ruff_clean(RENDERED[rel], rel)
+
+
+def test_a_layout_from_another_ruff_is_not_drift(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Another ruff version may lay the same code out differently: --check (and a rewrite)
+    # compare what this ruff makes of the file on disk, so only a change of code counts.
+    _write_generated(tmp_path)
+    path = tmp_path / "resources/_payments.py"
+    relaid = subprocess.run(
+        [*_generate._ruff(), "format", "--isolated", "--line-length", "60", "-"],
+        input=path.read_text(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert relaid != RENDERED["resources/_payments.py"]
+    path.write_text(relaid)
+    assert _generate.main(["--check"], root=tmp_path) == 0
+    assert _generate.main([], root=tmp_path) == 0
+    assert "up to date" in capsys.readouterr().out
+    assert path.read_text() == relaid  # not rewritten for its layout
+
+    for edit in ("# a comment\n", "x = 1\n"):
+        path.write_text(relaid + edit)
+        assert _generate.main(["--check"], root=tmp_path) == 1
+        assert "stale: purse_sync/resources/_payments.py" in capsys.readouterr().err
+    path.write_text(relaid.replace("Get a payment", "Get one payment", 1))
+    assert _generate.main(["--check"], root=tmp_path) == 1
+    path.write_text("def broken(:\n")  # ruff cannot read it: stale, not a crash
+    assert _generate.main(["--check"], root=tmp_path) == 1
+
+
+def test_without_ruff_the_generator_stops_and_says_how_to_get_it(tmp_path: Path) -> None:
+    # An environment without ruff: none beside the interpreter, none importable.
+    script = (
+        "import sys\n"
+        f"sys.executable = {str(tmp_path / 'bin' / 'python')!r}\n"
+        "sys.modules['ruff'] = None\n"
+        "from purse_sync._generate import main\n"
+        "sys.exit(main(['--check']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "purse_sync._generate: ruff is not installed" in done.stderr
+    assert "pip install -e '.[dev]'" in done.stderr
 
 
 # -- a resource with one member of each kind ---------------------------------------------------
@@ -245,7 +299,7 @@ def test_async_only_parameters_are_left_out_of_the_sync_client(
     async_params = list(inspect.signature(AsyncPurse).parameters)
     expected = [p for p in async_params if p not in _generate.ASYNC_ONLY_PARAMETERS]
     assert list(inspect.signature(purse_sync.Purse).parameters) == expected
-    text = _generate.render_client()
+    text = render_client()
     assert "http_session:" not in text and "http_session=" not in text
 
     monkeypatch.setattr(_generate, "ASYNC_ONLY_PARAMETERS", frozenset({"no_such_option"}))
@@ -266,7 +320,7 @@ class AsyncGadgets:
     @property
     def with_raw_response(self) -> AsyncGadgetsWithRawResponse:
         """These methods returning an `APIResponse`."""
-        return AsyncGadgetsWithRawResponse(self)  # type: ignore[type-var]
+        return AsyncGadgetsWithRawResponse(self)
 
     async def fetch(
         self, gadget_id: str, *, timeout: float | None = None, deadline: float | None = None
@@ -315,7 +369,7 @@ def test_a_method_without_deadline_leaves_the_bridge_unbounded() -> None:
 
 
 def test_with_options_makes_a_derived_sync_client() -> None:
-    text = _generate.render_client()
+    text = render_client()
     assert "    def with_options(self, **overrides: Any) -> Purse:\n" in text
     assert "        return _DerivedPurse(self, lambda c: c.with_options(**overrides))\n" in text
     assert "class _DerivedPurse(Purse):\n" in text
