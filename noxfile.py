@@ -23,6 +23,7 @@ def lint(session: nox.Session) -> None:
     """ruff, and the generated sync facade being up to date."""
     session.install("-e", ".[dev]")
     session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
     session.run("python", "-m", "purse_sync._generate", "--check")
 
 

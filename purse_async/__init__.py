@@ -3,19 +3,12 @@
 The blocking twin is `purse_sync.Purse`; the emulated API for tests is `purse_async.testing`.
 """
 
-from ._attempts import (
-    AttemptRecord,
-    AttemptStore,
-    AuthorizationOutcome,
-    MemoryAttemptStore,
-    RetryAction,
-    RetryDecision,
-)
+from typing import TYPE_CHECKING, Any
+
+from . import models as _models
 from ._auth import AccessToken, MemoryTokenStore, TokenStore
-from ._authorization_retry import AuthorizationRetry, Initiator
 from ._client import AsyncPurse
 from ._config import RetryPolicy, Settings
-from ._declines import DeclineKind
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -44,61 +37,95 @@ from ._errors import (
     WebhookError,
 )
 from ._response import APIResponse
+from ._to_dict import to_dict
 from ._version import __version__
 from .models import (
-    Address,
-    Amounts,
-    Authentication,
-    Authorization,
     AuthorizationStatus,
-    Browser,
     CaptureMode,
-    Card,
     ChallengeIndicator,
-    ClientSession,
-    ClientSessionLinks,
     ClientSessionStatus,
-    Customer,
-    CustomerAccount,
-    EligibleSolution,
-    EligibleSolutionList,
-    GiftCard,
     IntegrationMode,
-    ItemLine,
-    JsonWebKey,
-    JsonWebKeySet,
-    Operation,
-    OperationPartnerTransaction,
     OperationStatus,
-    Order,
-    Overview,
     OverviewStatus,
-    PartnerAdditionalData,
-    PartnerTransaction,
-    Payment,
-    Priority,
+    PaymentLinkStatus,
     PurseEnum,
-    Redirection,
-    RedirectionResult,
-    Shipment,
-    SplitItem,
-    ThreeDs,
-    ThreeDsAuthenticationOptions,
-    Wallet,
-    Webhook,
-    Widget,
+    WalletTokenStatus,
 )
 from .resources import (
     AsyncClientSessions,
     AsyncEligibleSolutions,
+    AsyncPaymentLinks,
     AsyncPayments,
     AsyncRedirections,
     AsyncSigningKeys,
+    AsyncWalletTokens,
     AsyncWebhooks,
 )
-from .resources._webhook_events import MemoryWebhookStore, WebhookEvent, WebhookStore
+from .resources._webhook_events import (
+    MemoryWebhookStore,
+    PaymentLinkEvent,
+    WebhookEvent,
+    WebhookStore,
+)
+
+# Model classes load on first use (PEP 562, see purse_async.models): `import purse_async`
+# builds none of them; with `_LAZY` below, 1.27-1.30x -> 1.09-1.14x `import aiohttp`
+# (benchmarks/README.md, "Import time").
+if TYPE_CHECKING:
+    from ._attempts import (
+        AttemptRecord,
+        AttemptStore,
+        AuthorizationOutcome,
+        MemoryAttemptStore,
+        RetryAction,
+        RetryDecision,
+    )
+    from ._authorization_retry import AuthorizationRetry, Initiator
+    from ._declines import DeclineKind
+    from ._endpoints import ENDPOINTS, Endpoint
+    from .models import (
+        Address,
+        Amounts,
+        Authentication,
+        Authorization,
+        Browser,
+        Card,
+        ClientSession,
+        ClientSessionLinks,
+        Customer,
+        CustomerAccount,
+        EligibleSolution,
+        EligibleSolutionList,
+        GiftCard,
+        ItemLine,
+        JsonWebKey,
+        JsonWebKeySet,
+        Operation,
+        OperationPartnerTransaction,
+        Order,
+        Overview,
+        PartnerAdditionalData,
+        PartnerTransaction,
+        Payment,
+        PaymentLink,
+        PaymentLinkLinks,
+        Priority,
+        Redirection,
+        RedirectionResult,
+        Shipment,
+        SplitItem,
+        ThreeDs,
+        ThreeDsAuthenticationOptions,
+        Wallet,
+        WalletToken,
+        WalletTokenDescription,
+        WalletTokenPaymentId,
+        Webhook,
+        Widget,
+    )
 
 __all__ = [
+    "ENDPOINTS",
     "APIConnectionError",
     "APIResponse",
     "APIStatusError",
@@ -108,10 +135,12 @@ __all__ = [
     "Amounts",
     "AsyncClientSessions",
     "AsyncEligibleSolutions",
+    "AsyncPaymentLinks",
     "AsyncPayments",
     "AsyncPurse",
     "AsyncRedirections",
     "AsyncSigningKeys",
+    "AsyncWalletTokens",
     "AsyncWebhooks",
     "AttemptRecord",
     "AttemptStore",
@@ -138,6 +167,7 @@ __all__ = [
     "DecodeError",
     "EligibleSolution",
     "EligibleSolutionList",
+    "Endpoint",
     "FieldError",
     "GiftCard",
     "IdempotencyConflictError",
@@ -162,6 +192,10 @@ __all__ = [
     "PartnerAdditionalData",
     "PartnerTransaction",
     "Payment",
+    "PaymentLink",
+    "PaymentLinkEvent",
+    "PaymentLinkLinks",
+    "PaymentLinkStatus",
     "PaymentMismatchError",
     "PermissionDeniedError",
     "Priority",
@@ -185,10 +219,53 @@ __all__ = [
     "UnprocessableEntityError",
     "ValidationError",
     "Wallet",
+    "WalletToken",
+    "WalletTokenDescription",
+    "WalletTokenPaymentId",
+    "WalletTokenStatus",
     "Webhook",
     "WebhookError",
     "WebhookEvent",
     "WebhookStore",
     "Widget",
     "__version__",
+    "to_dict",
 ]
+
+
+#: Names whose module loads on first use: only `authorize_with_retry` / `retry_decision` need
+#: the retry machinery.
+_LAZY = {
+    "AttemptRecord": "._attempts",
+    "AttemptStore": "._attempts",
+    "AuthorizationOutcome": "._attempts",
+    "MemoryAttemptStore": "._attempts",
+    "RetryAction": "._attempts",
+    "RetryDecision": "._attempts",
+    "AuthorizationRetry": "._authorization_retry",
+    "Initiator": "._authorization_retry",
+    "DeclineKind": "._declines",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        globals()[name] = value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        return value
+    if name in ("ENDPOINTS", "Endpoint"):
+        # The endpoint table loads on first use too: no SDK call needs it.
+        from . import _endpoints
+
+        globals()[name] = value = getattr(_endpoints, name)
+        return value
+    if name not in __all__ or name not in _models._HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_models, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

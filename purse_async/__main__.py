@@ -1,4 +1,5 @@
-"""Command line: `python -m purse_async demo [--live]` and `... sandbox [--port N]`.
+"""Command line: `python -m purse_async demo [--live]`, `... sandbox [--port N]` and `... endpoints
+[--json | --markdown]` (every endpoint the SDK calls, with its evidence tag).
 
 The demo walks the whole first-payment guide against an embedded sandbox (no credentials needed).
 """
@@ -19,10 +20,15 @@ def main(argv: list[str] | None = None) -> int:
         from .testing._cli import main as sandbox_main
 
         return sandbox_main(rest)
+    if command == "endpoints":
+        from ._endpoints import main as endpoints_main
+
+        return endpoints_main(rest)
     print(
         "usage: python -m purse_async demo [--live]\n"
         "       python -m purse_async sandbox [--host HOST] [--port PORT] [--env-file PATH]"
-        " [--quiet]",
+        " [--quiet]\n"
+        "       python -m purse_async endpoints [--json | --markdown [--write PAGE]]",
         file=sys.stderr,
     )
     return 0 if command in ("-h", "--help") else 2

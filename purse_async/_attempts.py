@@ -96,13 +96,17 @@ class AttemptRecord:
         failed = [
             tx
             for tx in txs
-            if tx.status in (AuthorizationStatus.REFUSED, AuthorizationStatus.ERROR)
+            if tx.status is not None
+            and (tx.status.is_refusal or tx.status == AuthorizationStatus.ERROR)
         ]
         status = auth.status if auth is not None else None
         decline = worst(policy.classify(tx) for tx in failed)
         if decline is None and status == AuthorizationStatus.ERROR:
             decline = DeclineKind.TECHNICAL
-        elif decline is None and status == AuthorizationStatus.REFUSED:
+        elif decline is None and status in (
+            AuthorizationStatus.REFUSED,
+            AuthorizationStatus.DECLINED,
+        ):
             decline = DeclineKind.UNKNOWN
         network = next((tx.card.selected_network for tx in txs if tx.card is not None), None)
         return cls(

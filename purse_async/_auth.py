@@ -117,7 +117,11 @@ class TokenManager:
         # The last token the API refused: never taken back from the store.
         self._rejected: str | None = None
         self._lock: asyncio.Lock | None = None
-        self._store_key = f"{settings.token_url}|{settings.client_id}"
+        # Tokens of different scopes grant different rights: never shared, never mixed up.
+        # (An unscoped key stays as it was, so stores written before scopes keep working.)
+        self._store_key = f"{settings.token_url}|{settings.client_id}" + (
+            f"|{' '.join(sorted(set(settings.scope.split())))}" if settings.scope else ""
+        )
         #: How many tokens this client fetched (for tests and the token-storm benchmark).
         self.requests_made = 0
 

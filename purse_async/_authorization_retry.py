@@ -32,8 +32,12 @@ __all__ = ["AuthorizationRetry", "Initiator", "attempt_key", "decide"]
 #: Who starts the payment: the shopper, present (CIT), or the merchant on a saved card (MIT).
 Initiator = Literal["CIT", "MIT"]
 INITIATORS = ("CIT", "MIT")
-_FAILED = frozenset({"REFUSED", "ERROR", "ABORTED"})
+_FAILED = frozenset({"REFUSED", "DECLINED", "ERROR", "ABORTED"})
 _HOLDING = frozenset({"AUTHORIZED", "PENDING"})
+#: The final statuses a new attempt may follow (DECLINED is the guide's name for REFUSED).
+_RETRYABLE = frozenset(
+    {AuthorizationStatus.REFUSED, AuthorizationStatus.DECLINED, AuthorizationStatus.ERROR}
+)
 
 
 def attempt_key(order_reference: str, attempt: int) -> str:
@@ -246,12 +250,12 @@ def decide(
     `history` holds the order's attempts (an `AttemptStore`'s records; `payment` is added or
     refreshed in it); `eligible_partners` the card partners eligible for the order, in order
     (None: unknown, then no partner is picked). The rules, in order (docs/authorization.md):
-    nothing but a final REFUSED or ERROR is ever retried; nothing is while any attempt of the
-    order is authorized, pending or of unknown outcome; a hard decline never is. Then CIT: ask
-    the shopper. MIT: an unclassified decline is not retried; a technical failure is retried at
-    once, once per round (on a partner not tried yet if one is eligible); a soft decline at
-    once on an untried eligible partner (`next_partner_at_once`), else at the next scheduled
-    time; always within `max_attempts` and the card scheme's caps.
+    nothing but a final REFUSED (DECLINED alike) or ERROR is ever retried; nothing is while any
+    attempt of the order is authorized, pending or of unknown outcome; a hard decline never is.
+    Then CIT: ask the shopper. MIT: an unclassified decline is not retried; a technical failure
+    is retried at once, once per round (on a partner not tried yet if one is eligible); a soft
+    decline at once on an untried eligible partner (`next_partner_at_once`), else at the next
+    scheduled time; always within `max_attempts` and the card scheme's caps.
     """
     if initiator not in INITIATORS:
         raise ValidationError(
@@ -320,7 +324,7 @@ def decide(
     holding = _holds_money(payment)
     if holding is not None:
         return answer(dont, f"part of the payment is authorized or pending ({holding})")
-    if status not in (AuthorizationStatus.REFUSED, AuthorizationStatus.ERROR):
+    if status not in _RETRYABLE:
         return answer(dont, f"unknown authorization status {str(status)!r}: never retried")
     for other in real:
         if other is current:

@@ -28,9 +28,11 @@ from ._version import __version__
 from .resources import (
     AsyncClientSessions,
     AsyncEligibleSolutions,
+    AsyncPaymentLinks,
     AsyncPayments,
     AsyncRedirections,
     AsyncSigningKeys,
+    AsyncWalletTokens,
     AsyncWebhooks,
 )
 from .resources._base import AsyncAPIResource
@@ -53,7 +55,9 @@ class AsyncPurse:
 
     Credentials come from the arguments (see `from_env()` for `PURSE_*` variables); a missing
     or empty one raises `ConfigurationError` naming it. `environment` is "sandbox" (default)
-    or "production"; `base_url` overrides it (e.g. the embedded sandbox). `timeout` bounds each
+    or "production"; `base_url` overrides it (e.g. the embedded sandbox). `merchant_id` is the
+    Wallet API's merchant (saved cards, `purse.wallet`); `scope` the OAuth2 scope the token
+    request asks for (e.g. one Express Checkout needs). `timeout` bounds each
     attempt, `deadline` a whole call with its retries; `max_retries` retries connection errors,
     timeouts, 408, 429 and 5xx with exponential backoff, honouring Retry-After.
 
@@ -79,10 +83,12 @@ class AsyncPurse:
 
     client_sessions: AsyncClientSessions
     payments: AsyncPayments
+    payment_links: AsyncPaymentLinks
     eligible_solutions: AsyncEligibleSolutions
     signing_keys: AsyncSigningKeys
     redirections: AsyncRedirections
     webhooks: AsyncWebhooks
+    wallet: AsyncWalletTokens
 
     def __init__(
         self,
@@ -91,9 +97,11 @@ class AsyncPurse:
         client_secret: str | None = None,
         api_key: str | None = None,
         entity_id: str | None = None,
+        merchant_id: str | None = None,
         environment: str | None = None,
         base_url: str | None = None,
         token_url: str | None = None,
+        scope: str | None = None,
         timeout: float = 30.0,
         max_retries: int = 2,
         deadline: float | None = 120.0,
@@ -131,6 +139,8 @@ class AsyncPurse:
             idempotent_creates=idempotent_creates,
             max_response_size=max_response_size,
             allow_insecure_http=allow_insecure_http,
+            merchant_id=merchant_id,
+            scope=scope,
         )
         urls = (self._settings.base_url, self._settings.token_url)
         network = check_network_options(
@@ -169,16 +179,18 @@ class AsyncPurse:
         settings = self._settings
         self.client_sessions = AsyncClientSessions(requester, settings)
         self.payments = AsyncPayments(requester, settings)
+        self.payment_links = AsyncPaymentLinks(requester, settings)
         self.eligible_solutions = AsyncEligibleSolutions(requester, settings)
         self.signing_keys = AsyncSigningKeys(requester, settings)
         self.redirections = AsyncRedirections(requester, settings)
         self.webhooks = AsyncWebhooks(requester, settings)
+        self.wallet = AsyncWalletTokens(requester, settings)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> AsyncPurse:
         """Build a client from `PURSE_CLIENT_ID`, `PURSE_CLIENT_SECRET`, `PURSE_API_KEY`,
-        `PURSE_ENTITY_ID`, `PURSE_ENVIRONMENT`, `PURSE_BASE_URL` (and `PURSE_TOKEN_URL`);
-        keyword arguments override them."""
+        `PURSE_ENTITY_ID`, `PURSE_MERCHANT_ID`, `PURSE_ENVIRONMENT`, `PURSE_BASE_URL`,
+        `PURSE_TOKEN_URL` and `PURSE_SCOPE`; keyword arguments override them."""
         return cls(**{**Settings.env_kwargs(), **overrides})
 
     @property

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -83,6 +84,26 @@ def _check_url(name: str, value: str, *, allow_insecure_http: bool) -> str:
     return value.rstrip("/")
 
 
+#: RFC 6749 section 3.3: scope tokens are printable ASCII but space, `"` and `\`.
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+
+
+def check_scope(scope: object) -> str | None:
+    """An OAuth2 `scope`: space-separated tokens (RFC 6749), normalized to single spaces."""
+    if scope is None:
+        return None
+    tokens = scope.split(" ") if isinstance(scope, str) else None
+    if not tokens or not all(_SCOPE_TOKEN.fullmatch(token) for token in tokens if token):
+        raise ConfigurationError(
+            "scope must be space-separated OAuth2 scope tokens (printable ASCII, no quote or "
+            f"backslash), got {scope!r:.80}"
+        )
+    normalized = " ".join(token for token in tokens if token)
+    if not normalized:
+        raise ConfigurationError(f"scope must not be empty, got {scope!r:.80}")
+    return normalized
+
+
 @attrs.frozen(repr=False)
 class Settings:
     """Validated configuration of one client. Build it through `AsyncPurse(...)` or `from_env()`."""
@@ -104,11 +125,16 @@ class Settings:
     #: documented; see docs/reliability.md): if True, an ambiguous creation is re-sent.
     idempotent_creates: bool = False
     max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE
+    #: The Wallet API's merchant id (saved cards: `purse.wallet`), if configured.
+    merchant_id: str | None = None
+    #: The OAuth2 `scope` the token request asks for (None: no scope sent).
+    scope: str | None = None
 
     def __repr__(self) -> str:
         # Only what is safe to print: ids and URLs, never the secret or the api key.
         return (
             f"Settings(client_id={self.client_id!r}, entity_id={self.entity_id!r}, "
+            f"merchant_id={self.merchant_id!r}, scope={self.scope!r}, "
             f"base_url={self.base_url!r}, environment={self.environment!r}, "
             f"client_secret='***', api_key='***')"
         )
@@ -134,6 +160,8 @@ class Settings:
         idempotent_creates: bool = False,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         allow_insecure_http: bool = False,
+        merchant_id: str | None = None,
+        scope: str | None = None,
     ) -> Settings:
         for name, value in (
             ("client_id", client_id),
@@ -147,6 +175,13 @@ class Settings:
         assert client_id is not None and client_secret is not None and api_key is not None
         if entity_id is not None and (not isinstance(entity_id, str) or not entity_id.strip()):
             raise ConfigurationError(f"entity_id must be a non-empty string, got {entity_id!r}")
+        if merchant_id is not None and (
+            not isinstance(merchant_id, str) or not merchant_id.strip()
+        ):
+            raise ConfigurationError(
+                f"merchant_id must be a non-empty string, got {merchant_id!r:.80}"
+            )
+        scope = check_scope(scope)
         if base_url is None:
             env = environment or "sandbox"
             if env not in ENVIRONMENTS:
@@ -206,6 +241,8 @@ class Settings:
             default_headers=headers,
             idempotent_creates=idempotent_creates,
             max_response_size=max_response_size,
+            merchant_id=merchant_id,
+            scope=scope,
         )
 
     @staticmethod
@@ -217,6 +254,8 @@ class Settings:
             "client_secret": "PURSE_CLIENT_SECRET",
             "api_key": "PURSE_API_KEY",
             "entity_id": "PURSE_ENTITY_ID",
+            "merchant_id": "PURSE_MERCHANT_ID",
+            "scope": "PURSE_SCOPE",
             "environment": "PURSE_ENVIRONMENT",
             "base_url": "PURSE_BASE_URL",
             "token_url": "PURSE_TOKEN_URL",

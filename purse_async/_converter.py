@@ -6,19 +6,28 @@ content (unknown members go to `extra`, unknown enum values keep their raw strin
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
-import cattrs
-from cattrs.cols import homogenous_tuple_structure_factory
-from cattrs.gen import make_dict_structure_fn, override
 
-from ._decoder import FLOAT_MAX, SDK_ONLY_FIELDS, Mismatch, decoder_for, parse_datetime
+from ._decoder import (
+    FLOAT_MAX,
+    SDK_ONLY_FIELDS,
+    Mismatch,
+    decoder_for,
+    parse_datetime,
+    sourced_extra,
+)
 from ._errors import DecodeError
 from .models._enums import PurseEnum
+
+if TYPE_CHECKING:
+    # cattrs is imported when the converter is first needed (see `_get_converter`).
+    import cattrs
 
 __all__ = ["parse_datetime", "structure", "unstructure"]
 
@@ -97,6 +106,8 @@ def _tuple_hook_factory(conv: cattrs.Converter) -> Callable[[Any], Callable[...,
     """`tuple[X, ...]` from a JSON array only (cattrs' own hook takes any iterable: a string
     would become a tuple of characters, an object the tuple of its keys)."""
 
+    from cattrs.cols import homogenous_tuple_structure_factory
+
     def factory(t: Any) -> Callable[..., Any]:
         base = homogenous_tuple_structure_factory(t, conv)
 
@@ -113,6 +124,8 @@ def _tuple_hook_factory(conv: cattrs.Converter) -> Callable[[Any], Callable[...,
 
 def _model_structurer(conv: cattrs.Converter, cls: type[Any]) -> Any:
     """The structure hook of one model class: cattrs' generated function plus `extra`."""
+    from cattrs.gen import make_dict_structure_fn, override
+
     fields = attrs.fields(cls)
     omitted = {f.name: override(omit=True) for f in fields if f.name in SDK_ONLY_FIELDS}
     base = make_dict_structure_fn(cls, conv, **omitted)  # type: ignore[arg-type]
@@ -124,10 +137,10 @@ def _model_structurer(conv: cattrs.Converter, cls: type[Any]) -> Any:
         if type(obj) is not dict:
             raise TypeError(f"expected an object for {name}, got {type(obj).__name__}")
         inst = base(obj, cls)
-        # issuperset allocates nothing in the common case where every member is known.
-        if has_extra and not known.issuperset(obj):
-            # Frozen models: set once, right after construction, before anyone sees it.
-            object.__setattr__(inst, "extra", {k: obj[k] for k in obj.keys() - known})
+        if has_extra:
+            # Frozen models: set once, right after construction, before anyone sees it. As the
+            # fast path does: unknown members, and the object read (for `to_dict`).
+            object.__setattr__(inst, "extra", sourced_extra(obj, known))
         return inst
 
     return structure_model
@@ -140,6 +153,8 @@ def _model_hook_factory(conv: cattrs.Converter) -> Callable[[type[Any]], Callabl
 def _build() -> cattrs.Converter:
     # Path-tracking validation: this converter runs to explain a failure (and to unstructure);
     # the everyday decoding is the generated fast path of `_decoder`.
+    import cattrs
+
     conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=False)
     conv.register_structure_hook(str, _str)
     conv.register_structure_hook(int, _int)
@@ -188,7 +203,19 @@ def _iso_datetime(value: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-_converter = _build()
+@functools.cache
+def _get_converter() -> cattrs.Converter:
+    """The converter, built on first use: importing cattrs and registering the hooks was about
+    a sixth of `import purse_async` (7 of 44 ms), and an answer that fits never needs it
+    (benchmarks/README.md, "Import time")."""
+    return _build()
+
+
+def __getattr__(name: str) -> cattrs.Converter:
+    # `_converter._converter`, as the module-level converter was named (tests and tools read it).
+    if name == "_converter":
+        return _get_converter()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def structure(data: Any, cls: type[T]) -> T:
@@ -200,11 +227,14 @@ def structure(data: Any, cls: type[T]) -> T:
         # Only a misfit of the data falls back: anything else the fast path raises is a bug
         # of the fast path, and surfaces as such.
         pass
+    converter = _get_converter()
     try:
-        return _converter.structure(data, cls)
+        return converter.structure(data, cls)
     except Exception as exc:
-        if isinstance(exc, cattrs.BaseValidationError):
-            messages = cattrs.transform_error(exc, path="$")
+        from cattrs import BaseValidationError, transform_error
+
+        if isinstance(exc, BaseValidationError):
+            messages = transform_error(exc, path="$")
         else:
             messages = [f"{type(exc).__name__}: {exc} @ $"]
         first = messages[0] if messages else str(exc)
@@ -223,4 +253,4 @@ def unstructure(obj: Any) -> Any:
         return {key: unstructure(value) for key, value in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [unstructure(value) for value in obj]
-    return _converter.unstructure(obj)
+    return _get_converter().unstructure(obj)

@@ -49,9 +49,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from .models._enums import AuthorizationStatus
-from .models.partner_transaction import PartnerTransaction
+
+if TYPE_CHECKING:
+    from .models.partner_transaction import PartnerTransaction
 
 __all__ = [
     "DEFAULT_DECLINES",

@@ -25,7 +25,7 @@ import attrs
 
 from .models._enums import PurseEnum
 
-__all__ = ["Mismatch", "decoder_for"]
+__all__ = ["Mismatch", "SourcedDict", "decoder_for", "sourced_extra"]
 
 #: Attributes the SDK sets itself; they are neither read from nor sent to the API.
 SDK_ONLY_FIELDS = frozenset({"extra", "idempotency_key", "replayed"})
@@ -33,6 +33,28 @@ SDK_ONLY_FIELDS = frozenset({"extra", "idempotency_key", "replayed"})
 
 class Mismatch(Exception):
     """The data does not fit the model (the converter then says where and why)."""
+
+
+class SourcedDict(dict[str, Any]):
+    """A decoded model's `extra`: its unknown members, and (`source`) the JSON object the model
+    was read from, so that `to_dict` can give back what the attributes cannot hold (a member
+    sent as null or [] rather than left out, a timestamp's text, the members' order). It holds a
+    reference, not a copy: nested values are shared with the model already."""
+
+    __slots__ = ("source",)
+
+    source: dict[str, Any]
+
+
+def sourced_extra(obj: dict[str, Any], known: frozenset[str]) -> SourcedDict:
+    """The `extra` of a model read from `obj` whose members are `known` (both decoding paths)."""
+    extra = (
+        SourcedDict()
+        if known.issuperset(obj)
+        else SourcedDict({k: obj[k] for k in obj.keys() - known})
+    )
+    extra.source = obj
+    return extra
 
 
 def _bad() -> typing.NoReturn:
@@ -360,7 +382,14 @@ def _builder(cls: type[Any], *, checking: bool = False) -> Callable[[Any], Any]:
         if f.name in SDK_ONLY_FIELDS:
             ns[f"_set_{f.name}"] = _slot(cls, f.name).__set__
             if f.name == "extra":
-                value = "{k: o[k] for k in o.keys() - _known} if not _known.issuperset(o) else {}"
+                # Inline (not `sourced_extra`): one call less per model on the hot path.
+                ns["_X"] = SourcedDict
+                lines.append(
+                    "    xt = _X() if _known.issuperset(o) else "
+                    "_X({k: o[k] for k in o.keys() - _known})"
+                )
+                lines.append("    xt.source = o")
+                value = "xt"
             else:
                 ns[f"_d_{f.name}"] = f.default
                 value = f"_d_{f.name}"

@@ -156,6 +156,7 @@ class Requester:
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         deduplicated: bool = True,
+        see_other_ok: bool = False,
     ) -> Any:
         """Send one API call, retrying as the policy allows; return the decoded 2xx JSON body.
 
@@ -163,6 +164,8 @@ class Requester:
         call, every attempt and wait (default: the client's `deadline`).
         `deduplicated=False` says the server may not deduplicate `idempotency_key` (creations):
         the request is then re-sent only when it certainly was not processed.
+        `see_other_ok=True` takes a `303 See Other` as success (returning None: the redirect is
+        never followed, its body never read), for the calls Purse may answer so.
         Whatever it raises carries `idempotency_key` and `may_have_been_applied`.
         """
         state = _CallState()
@@ -192,6 +195,7 @@ class Requester:
                 data=data,
                 idempotency_key=idempotency_key,
                 repeatable=idempotency_key is not None and deduplicated,
+                see_other_ok=see_other_ok,
                 authenticated=True,
                 timeout=timeout,
                 deadline=deadline,
@@ -202,7 +206,7 @@ class Requester:
                 self._recording.answered(
                     method, url, resp.status, resp.headers, state.attempts, idempotency_key
                 )
-            if not resp.body:
+            if not resp.body or resp.status == 303:
                 return None
             return loads(resp.body, what=f"the answer to {method} {url}")
         except BaseException as exc:
@@ -249,7 +253,11 @@ class Requester:
                 url,
                 url,
                 headers=headers,
-                data={"grant_type": "client_credentials"},
+                data=(
+                    {"grant_type": "client_credentials", "scope": settings.scope}
+                    if settings.scope
+                    else {"grant_type": "client_credentials"}
+                ),
                 idempotency_key=None,
                 repeatable=True,
                 authenticated=False,
@@ -282,6 +290,7 @@ class Requester:
         deadline: float | None = None,
         max_retries: int | None = None,
         state: _CallState | None = None,
+        see_other_ok: bool = False,
     ) -> HTTPResponse:
         """The attempt loop shared by API calls and token requests: the 2xx answer, or the
         last error (with its attempt count) once the retry policy says stop."""
@@ -355,7 +364,7 @@ class Requester:
                         attempts,
                         f", idempotency key {idempotency_key}" if idempotency_key else "",
                     )
-                if 200 <= status < 300:
+                if 200 <= status < 300 or (status == 303 and see_other_ok):
                     state.attempts = attempts
                     return resp
                 state.in_flight = False

@@ -166,8 +166,13 @@ def raw_response(
     call.__signature__ = signature.replace(  # type: ignore[attr-defined]
         return_annotation=f"Awaitable[APIResponse[{returns}]]"
     )
+    head = f"`{owner}.{name}(...)`, returning an `APIResponse` whose `.parsed` is its result."
+    # Long names: the generated sync docstring (`Async` dropped, 11 columns of indent and
+    # quotes) must stay within 100 columns.
+    if len(head) - len("Async") * owner.startswith("Async") > 89:
+        head = head.replace(", returning", ",\nreturning", 1)
     call.__doc__ = (
-        f"`{owner}.{name}(...)`, returning an `APIResponse` whose `.parsed` is its result.\n\n"
+        f"{head}\n\n"
         "Same arguments; the response adds the answer's status, headers and request id, the\n"
         "attempts made, the idempotency key sent and the time taken."
     )

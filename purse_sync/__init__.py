@@ -6,6 +6,7 @@
 one background event-loop thread; models and exceptions are purse_async's own."""
 
 from purse_async import (
+    ENDPOINTS,
     AccessToken,
     Address,
     Amounts,
@@ -38,6 +39,7 @@ from purse_async import (
     DecodeError,
     EligibleSolution,
     EligibleSolutionList,
+    Endpoint,
     FieldError,
     GiftCard,
     IdempotencyConflictError,
@@ -62,6 +64,10 @@ from purse_async import (
     PartnerAdditionalData,
     PartnerTransaction,
     Payment,
+    PaymentLink,
+    PaymentLinkEvent,
+    PaymentLinkLinks,
+    PaymentLinkStatus,
     PaymentMismatchError,
     PermissionDeniedError,
     Priority,
@@ -85,12 +91,17 @@ from purse_async import (
     UnprocessableEntityError,
     ValidationError,
     Wallet,
+    WalletToken,
+    WalletTokenDescription,
+    WalletTokenPaymentId,
+    WalletTokenStatus,
     Webhook,
     WebhookError,
     WebhookEvent,
     WebhookStore,
     Widget,
     __version__,
+    to_dict,
 )
 
 from ._bridge import BlockingCallWarning, BridgeError
@@ -98,13 +109,16 @@ from ._client import Purse
 from .resources import (
     ClientSessions,
     EligibleSolutions,
+    PaymentLinks,
     Payments,
     Redirections,
     SigningKeys,
+    WalletTokens,
     Webhooks,
 )
 
 __all__ = [
+    "ENDPOINTS",
     "APIConnectionError",
     "APIResponse",
     "APIStatusError",
@@ -141,6 +155,7 @@ __all__ = [
     "EligibleSolution",
     "EligibleSolutionList",
     "EligibleSolutions",
+    "Endpoint",
     "FieldError",
     "GiftCard",
     "IdempotencyConflictError",
@@ -165,6 +180,11 @@ __all__ = [
     "PartnerAdditionalData",
     "PartnerTransaction",
     "Payment",
+    "PaymentLink",
+    "PaymentLinkEvent",
+    "PaymentLinkLinks",
+    "PaymentLinkStatus",
+    "PaymentLinks",
     "PaymentMismatchError",
     "Payments",
     "PermissionDeniedError",
@@ -192,6 +212,11 @@ __all__ = [
     "UnprocessableEntityError",
     "ValidationError",
     "Wallet",
+    "WalletToken",
+    "WalletTokenDescription",
+    "WalletTokenPaymentId",
+    "WalletTokenStatus",
+    "WalletTokens",
     "Webhook",
     "WebhookError",
     "WebhookEvent",
@@ -199,4 +224,5 @@ __all__ = [
     "Webhooks",
     "Widget",
     "__version__",
+    "to_dict",
 ]

@@ -13,9 +13,11 @@ from purse_sync._base import SyncClient
 from purse_sync.resources import (
     ClientSessions,
     EligibleSolutions,
+    PaymentLinks,
     Payments,
     Redirections,
     SigningKeys,
+    WalletTokens,
     Webhooks,
 )
 
@@ -27,7 +29,9 @@ class Purse(SyncClient):
 
     Credentials come from the arguments (see `from_env()` for `PURSE_*` variables); a missing
     or empty one raises `ConfigurationError` naming it. `environment` is "sandbox" (default)
-    or "production"; `base_url` overrides it (e.g. the embedded sandbox). `timeout` bounds each
+    or "production"; `base_url` overrides it (e.g. the embedded sandbox). `merchant_id` is the
+    Wallet API's merchant (saved cards, `purse.wallet`); `scope` the OAuth2 scope the token
+    request asks for (e.g. one Express Checkout needs). `timeout` bounds each
     attempt, `deadline` a whole call with its retries; `max_retries` retries connection errors,
     timeouts, 408, 429 and 5xx with exponential backoff, honouring Retry-After.
 
@@ -53,9 +57,11 @@ class Purse(SyncClient):
 
     client_sessions: ClientSessions
     eligible_solutions: EligibleSolutions
+    payment_links: PaymentLinks
     payments: Payments
     redirections: Redirections
     signing_keys: SigningKeys
+    wallet: WalletTokens
     webhooks: Webhooks
 
     def __init__(
@@ -65,9 +71,11 @@ class Purse(SyncClient):
         client_secret: str | None = None,
         api_key: str | None = None,
         entity_id: str | None = None,
+        merchant_id: str | None = None,
         environment: str | None = None,
         base_url: str | None = None,
         token_url: str | None = None,
+        scope: str | None = None,
         timeout: float = 30.0,
         max_retries: int = 2,
         deadline: float | None = 120.0,
@@ -91,9 +99,11 @@ class Purse(SyncClient):
             client_secret=client_secret,
             api_key=api_key,
             entity_id=entity_id,
+            merchant_id=merchant_id,
             environment=environment,
             base_url=base_url,
             token_url=token_url,
+            scope=scope,
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
@@ -114,16 +124,18 @@ class Purse(SyncClient):
         )
         self.client_sessions = ClientSessions(self)
         self.eligible_solutions = EligibleSolutions(self)
+        self.payment_links = PaymentLinks(self)
         self.payments = Payments(self)
         self.redirections = Redirections(self)
         self.signing_keys = SigningKeys(self)
+        self.wallet = WalletTokens(self)
         self.webhooks = Webhooks(self)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Purse:
         """Build a client from `PURSE_CLIENT_ID`, `PURSE_CLIENT_SECRET`, `PURSE_API_KEY`,
-        `PURSE_ENTITY_ID`, `PURSE_ENVIRONMENT`, `PURSE_BASE_URL` (and `PURSE_TOKEN_URL`);
-        keyword arguments override them.
+        `PURSE_ENTITY_ID`, `PURSE_MERCHANT_ID`, `PURSE_ENVIRONMENT`, `PURSE_BASE_URL`,
+        `PURSE_TOKEN_URL` and `PURSE_SCOPE`; keyword arguments override them.
         """
         return cls(**{**Settings.env_kwargs(), **overrides})
 
@@ -180,9 +192,11 @@ class _DerivedPurse(Purse):
         SyncClient.__init__(self)
         self.client_sessions = ClientSessions(self)
         self.eligible_solutions = EligibleSolutions(self)
+        self.payment_links = PaymentLinks(self)
         self.payments = Payments(self)
         self.redirections = Redirections(self)
         self.signing_keys = SigningKeys(self)
+        self.wallet = WalletTokens(self)
         self.webhooks = Webhooks(self)
 
     def _build(self) -> AsyncPurse:

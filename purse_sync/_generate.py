@@ -12,7 +12,7 @@ says so). Two ruff versions may lay out the same code differently, so: the dev e
 to one version (the same bytes are written on every machine that installs it, CI included), and
 a file counts as stale only if this ruff, laying it out, does not give the generated text: a
 layout that another ruff version wrote is not drift, while any change of code, docstring or
-comment is.
+comment is. Writing (without --check) always leaves the exact bytes this ruff gives.
 
 How each public member of a purse_async class is mirrored (class names lose `Async`):
 - `async def m(...) -> T` (or a plain `def` returning `Awaitable[T]`): `def m(...) -> T`, the
@@ -643,6 +643,10 @@ def _up_to_date(path: Path, text: str, rel: str) -> bool:
         return False
 
 
+def _read(path: Path) -> str | None:
+    return path.read_text() if path.exists() else None
+
+
 def _generated_on_disk(root: Path) -> set[str]:
     found = set()
     for path in [*root.glob("*.py"), *root.glob("resources/*.py")]:
@@ -668,12 +672,14 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
             print(f"run `{COMMAND}`", file=sys.stderr)
             return 1
         return 0
-    for rel in stale:
+    # Writing makes the bytes exact (the pinned ruff's layout), whatever the check tolerates.
+    differ = [rel for rel, text in files.items() if _read(root / rel) != text]
+    for rel in differ:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(files[rel])
     for rel in leftovers:
         (root / rel).unlink()
-    changed = len(stale) + len(leftovers)
+    changed = len(differ) + len(leftovers)
     print(f"wrote {changed} file(s)" if changed else "purse_sync is up to date")
     importlib.invalidate_caches()
     return 0

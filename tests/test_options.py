@@ -513,8 +513,16 @@ def test_sync_reads_take_no_idempotency_key(
 
 
 WRITES = {
-    "AsyncClientSessions": {"create", "abort"},
-    "AsyncPayments": {"create", "capture", "refund", "void"},
+    "AsyncClientSessions": {"create", "abort", "create_for_future_usage"},
+    "AsyncPaymentLinks": {"create"},
+    "AsyncPayments": {
+        "create",
+        "capture",
+        "refund",
+        "void",
+        "create_for_future_usage",
+        "charge_saved_card",
+    },
 }
 TAIL = ["timeout", "deadline", "max_retries", "extra_headers"]
 

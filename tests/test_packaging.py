@@ -2,6 +2,9 @@
 
 - `import purse_async, purse_sync` loads neither PyJWT nor cryptography (they load on the first
   redirection check), nor the sandbox.
+- `import purse_async` (and `from purse_async import AsyncPurse`) builds no model class, imports
+  no cattrs and no retry machinery: they load on first use (benchmarks/README.md, "Import
+  time"); the lazy names resolve, unpickle in a fresh process, and mypy sees them.
 - pytest's start-up (the plugin is an entry point, loaded by every run) imports no sandbox.
 - The built wheel and sdist hold both packages, both `py.typed`, the plugin's entry point and
   the metadata; the wheel installed in a fresh venv, outside this repository, runs the demo
@@ -12,9 +15,11 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -39,13 +44,16 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("PURSE_")}
 
 
-def _loaded(python: str | os.PathLike[str], code: str, cwd: Path) -> list[str]:
-    """The HEAVY modules loaded after running `code` in a fresh interpreter."""
+def _loaded(
+    python: str | os.PathLike[str], code: str, cwd: Path, prefixes: tuple[str, ...] = HEAVY
+) -> list[str]:
+    """The modules named by `prefixes` (HEAVY) loaded after running `code` in a fresh
+    interpreter."""
     probe = "\n".join(
         [
             "import json, sys",
             textwrap.dedent(code).strip(),
-            f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({HEAVY!r}))))",
+            f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))",
         ]
     )
     out = subprocess.run(
@@ -101,6 +109,179 @@ def test_pytest_start_up_imports_no_sandbox(tmp_path: Path) -> None:
     assert "PLUGIN True" in result.stdout, result.stdout  # it is loaded...
     (line,) = [x for x in result.stdout.splitlines() if x.startswith("LOADED ")]
     assert json.loads(line.removeprefix("LOADED ")) == []  # ...and imported no sandbox
+
+
+# -- what keeps `import purse_async` cheap ----------------------------------------------------
+
+#: What `import purse_async` leaves for later: cattrs (the converter that explains a misfit and
+#: unstructures, built on first use), every model module (building the attrs classes was half of
+#: the import), the retry machinery (loaded by a client or `authorize_with_retry`), difflib.
+DEFERRED = (
+    "cattrs",
+    "purse_async.models.",
+    "purse_async._attempts",
+    "purse_async._authorization_retry",
+    "purse_async._declines",
+    "purse_async.resources._authorize",
+    "difflib",
+)
+#: Loaded at import on purpose: the enums (cheap, and the client's modules compare statuses).
+EAGER = {"purse_async.models._enums"}
+
+
+@pytest.mark.parametrize("code", ["import purse_async", "from purse_async import AsyncPurse"])
+def test_import_builds_no_model_and_loads_no_cattrs(code: str, tmp_path: Path) -> None:
+    loaded = _loaded(sys.executable, f"{THIS_CHECKOUT}\n{code}", tmp_path, DEFERRED)
+    assert set(loaded) - EAGER == set()
+
+
+def test_lazy_names_resolve_in_a_fresh_process(tmp_path: Path) -> None:
+    """Every public name of `purse_async` and `purse_async.models` is there on first use, as
+    the very object its module defines; `dir()` lists them; a wrong name is an AttributeError."""
+    code = f"""
+        {THIS_CHECKOUT}
+        import importlib
+        import purse_async, purse_async.models as models
+        for name in purse_async.__all__:
+            value = getattr(purse_async, name)
+            assert getattr(purse_async, name) is value, name
+            if name in models.__all__:
+                assert getattr(models, name) is value, name
+        for module, names in models._MODULES.items():
+            home = importlib.import_module(f"purse_async.models.{{module}}")
+            for name in names:
+                assert getattr(models, name) is getattr(home, name), name
+        assert purse_async.Payment.__module__ == "purse_async.models.payment"
+        assert set(purse_async.__all__) <= set(dir(purse_async))
+        assert set(models.__all__) <= set(dir(models))
+        for module, name in ((purse_async, "Paymnt"), (models, "Paymnt"), (purse_async, "payment")):
+            try:
+                getattr(module, name)
+            except AttributeError:
+                pass
+            else:
+                raise AssertionError(name)
+        print("OK")
+        """
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=tmp_path,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.stdout.strip() == "OK", out.stderr
+
+
+def _type_checking_imports(path: Path) -> dict[str, set[str]]:
+    """The names imported under `if TYPE_CHECKING:` in a module, by relative module."""
+    found: dict[str, set[str]] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for item in node.body:
+                assert isinstance(item, ast.ImportFrom), ast.unparse(item)
+                module = "." * item.level + (item.module or "")
+                found.setdefault(module, set()).update(a.name for a in item.names)
+    return found
+
+
+def test_mypy_sees_what_the_lazy_names_resolve_to() -> None:
+    """The `if TYPE_CHECKING:` imports (what mypy and IDEs read) are the lazy tables' twins: a
+    model added to one list and not the other would type-check and fail at run time, or the
+    reverse."""
+    import purse_async
+    import purse_async.models as models
+
+    typed = _type_checking_imports(ROOT / "purse_async" / "models" / "__init__.py")
+    assert typed == {f".{m}": set(names) for m, names in models._MODULES.items()}
+    enums = {n for n in models.__all__ if n not in models._HOME}
+    assert all(isinstance(getattr(models, n), type) for n in enums)
+    assert set(models._HOME) | enums == set(models.__all__)
+
+    typed = _type_checking_imports(ROOT / "purse_async" / "__init__.py")
+    names = set().union(*typed.values())
+    lazy = set(purse_async._LAZY) | (set(purse_async.__all__) & set(models._HOME))
+    assert lazy <= names
+    for name, module in purse_async._LAZY.items():
+        assert name in typed[module], name
+
+
+def test_models_unpickle_in_a_fresh_process(tmp_path: Path) -> None:
+    """Pickles name a model's module, not the lazy table: a process that never touched the
+    name reads them back (a task queue's worker, a cache)."""
+    from purse_async import DeclineKind, ItemLine, Order, ValidationError
+    from purse_async._converter import structure
+    from purse_async.models import Payment
+
+    seed = json.loads((ROOT / "tests" / "data" / "seed_get_payment.json").read_text())
+    values = [
+        Order(reference="r-1", net_amount=1250, item_lines=(ItemLine(name="tea", quantity=2),)),
+        structure(seed, Payment),
+        DeclineKind.SOFT,
+        ValidationError("bad", field="amount", value=-1),
+    ]
+    blob = base64.b64encode(pickle.dumps(values)).decode()
+    code = f"""
+        {THIS_CHECKOUT}
+        import base64, pickle, sys
+        values = pickle.loads(base64.b64decode({blob!r}))
+        print("|".join(repr(v) for v in values[:3]))
+        print(values[3].field, values[3].value)
+        """
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=tmp_path,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    assert out == ["|".join(repr(v) for v in values[:3]), "amount -1"]
+
+
+def test_converter_is_built_on_the_first_misfit(tmp_path: Path) -> None:
+    """An answer that fits never loads cattrs; the first misfit builds the converter, which
+    names the JSON path (nothing falls back silently)."""
+    code = f"""
+        {THIS_CHECKOUT}
+        import sys
+        from purse_async import DecodeError, Order
+        from purse_async._converter import structure
+
+        assert structure({{"reference": "r", "net_amount": 5}}, Order).net_amount == 5
+        print("cattrs" in sys.modules)
+        try:
+            structure({{"reference": "r", "net_amount": "5"}}, Order)
+        except DecodeError as exc:
+            print(exc.path)
+        print("cattrs" in sys.modules)
+        """
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=tmp_path,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
+    assert out == ["False", "$.net_amount", "True"]
+
+
+def test_import_time_benchmark_runs() -> None:
+    """`benchmarks/import_time.py` still runs (no timing asserted: see benchmarks/README.md)."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "import_time.py"), "--quick"],
+        cwd=ROOT,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "import purse_async / import aiohttp:" in done.stdout
 
 
 def test_floors_are_the_documented_lowest_versions() -> None:
@@ -172,6 +353,7 @@ def test_distributions_hold_both_packages_and_the_metadata(dists: dict[str, Path
     ):
         assert required in names
     assert not [n for n in names if n.startswith(("tests/", "examples/", "benchmarks/"))]
+    assert [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
     assert "[pytest11]" in entry_points
     assert "purse_sandbox = purse_async.testing._plugin" in entry_points
 
@@ -183,6 +365,7 @@ def test_distributions_hold_both_packages_and_the_metadata(dists: dict[str, Path
     } <= classifiers
     assert any(c.startswith("Development Status ::") for c in classifiers)
     assert metadata["License-Expression"] == "MIT"
+    assert metadata.get_all("License-File") == ["LICENSE"]
     assert metadata["Requires-Python"] == ">=3.10"
     assert "testing" in (metadata.get_all("Provides-Extra") or [])
     urls = metadata.get_all("Project-URL") or []
@@ -193,6 +376,7 @@ def test_distributions_hold_both_packages_and_the_metadata(dists: dict[str, Path
     for required in (
         "pyproject.toml",
         "README.md",
+        "LICENSE",
         "purse_async/py.typed",
         "purse_sync/py.typed",
         "tests/test_packaging.py",

@@ -77,6 +77,7 @@ async def test_serve_prints_exports_logs_requests_then_stops_on_cancel(
         "PURSE_CLIENT_SECRET",
         "PURSE_API_KEY",
         "PURSE_ENTITY_ID",
+        "PURSE_MERCHANT_ID",
     }
     assert f"Purse sandbox listening on {env['PURSE_BASE_URL']}" in err
     assert "4242424242424242" in err

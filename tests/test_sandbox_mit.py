@@ -1,6 +1,7 @@
 """Sandbox saved cards and merchant-initiated payments: wallet tokens from authorizations and
 `save_card`, MIT on a token at each partner, every partner's raw codes, eligible solutions by
-currency, amount and method, and the 422s for unknown tokens and ineligible partners."""
+currency, amount and method, the 422s for unknown tokens and ineligible partners, the Wallet API
+route listing a customer's tokens, and the token endpoint's scope echo."""
 
 from __future__ import annotations
 
@@ -401,3 +402,66 @@ async def test_eligible_solutions_method_must_be_a_name(api: Api) -> None:
     }
     reply = await api.call("POST", "/eligible-solutions", request)
     assert reply.status == 400 and reply.body["errors"][0]["pointer"] == "/method"
+
+
+# -- the Wallet API route -------------------------------------------------------------------
+
+
+def tokens_path(sb: Sandbox, customer: str, merchant: str | None = None) -> str:
+    return f"/merchants/{merchant or sb.merchant_id}/customers/{customer}/tokens"
+
+
+async def list_tokens(api: Api, customer: str, **options: Any) -> Any:
+    return await api.call("GET", tokens_path(api.sb, customer), prefix=WALLET, **options)
+
+
+WALLET = "/wallet/v3/wallet"
+
+
+async def test_the_wallet_lists_the_cards_a_customer_saved(api: Api) -> None:
+    session = await api.session(0, allow_future_usage=True, customer={"reference": "C-9"})
+    await api.sb.checkout(session["id"], card="5555 5555 5555 4444", expiry="03/31")
+    later = api.sb.save_card(MagicCards.AUTHORIZED, customer_reference="C-9")
+    api.sb.save_card(MagicCards.AUTHORIZED, customer_reference="C-10")
+    api.sb.save_card(MagicCards.AUTHORIZED)  # no customer: nobody's wallet lists it
+    reply = await list_tokens(api, "C-9")
+    assert reply.status == 200 and reply.content_type == "application/json"
+    first, second = reply.body["integrated_tokens"]
+    payment = api.sb.payment(api.sb.session(session["id"])["payment_id"])
+    assert first["id"] == txs(payment)[0]["wallet_token"] and second["id"] == later
+    assert first["owner_reference"] == "C-9" and first["merchant"] == api.sb.merchant_id
+    assert first["status"] == "ACTIVE" and first["expiration_date"] == "2031-03-31T23:59:59Z"
+    assert first["description"] == {
+        "brand_name": "MASTERCARD",
+        "display_token": "**** 4444",
+        "holder_name": "Jane Doe",
+        "masked_pan": "555555******4444",
+    }
+    assert first["value"] != first["id"] and first["created_at"].endswith("Z")
+    assert (await list_tokens(api, "C-unknown")).body == {"integrated_tokens": []}
+
+
+async def test_the_wallet_route_is_guarded_like_the_payment_api(api: Api) -> None:
+    assert (await list_tokens(api, "C-9", auth=False)).status == 401
+    reply = await list_tokens(api, "C-9", headers={"x-api-key": "wrong"})
+    assert reply.status == 403
+    other = await api.call(
+        "GET", tokens_path(api.sb, "C-9", merchant="someone-else"), prefix=WALLET
+    )
+    assert other.status == 403 and other.content_type == "application/problem+json"
+    assert "merchant_id" in other.body["detail"]
+
+
+async def test_a_token_the_wallet_lists_pays_an_mit(api: Api) -> None:
+    api.sb.save_card(MagicCards.AUTHORIZED, customer_reference="C-1")
+    (token,) = (await list_tokens(api, "C-1")).body["integrated_tokens"]
+    payment = await create(api, mit(api, token["id"]))
+    assert payment["authorization"]["status"] == "AUTHORIZED"
+
+
+async def test_the_token_endpoint_echoes_the_scope_it_grants(api: Api) -> None:
+    grant = {"grant_type": "client_credentials", "scope": "express-checkout payments"}
+    reply = await api.token_request(grant)
+    assert reply.status == 200 and reply.body["scope"] == "express-checkout payments"
+    plain = await api.token_request()
+    assert "scope" not in plain.body

@@ -160,6 +160,7 @@ async def test_base_url_credentials_and_client_kwargs(purse_sandbox: Sandbox) ->
         "client_secret": creds.client_secret,
         "api_key": creds.api_key,
         "entity_id": creds.entity_id,
+        "merchant_id": purse_sandbox.merchant_id,
         "base_url": purse_sandbox.base_url,
     }
     assert UUID.match(creds.entity_id)

@@ -1,4 +1,4 @@
-"""`RedisTokenStore`: one OAuth2 token per (token URL, client id) for a whole fleet, in Redis.
+"""`RedisTokenStore`: one OAuth2 token per (token URL, client id, scope) for a fleet, in Redis.
 
     pip install 'purse-sdk[redis]'
 
@@ -7,7 +7,8 @@
 
 Every process and host that points at the same Redis with the same prefix shares one token:
 
-- the token lives at `{prefix}token:{sha256(token URL|client id)}` (no credential in the key),
+- the token lives at `{prefix}token:{sha256(token URL|client id[|scope])}` (no credential in
+  the key; clients asking for different OAuth2 scopes never share a token),
   with a Redis TTL at its expiry;
 - a refresh takes a short lock (`SET NX PX` at `{prefix}lock:...`): one process fetches the
   token while the others poll (small sleeps, bounded by `lock_wait`) and then read it;

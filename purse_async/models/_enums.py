@@ -16,7 +16,9 @@ __all__ = [
     "IntegrationMode",
     "OperationStatus",
     "OverviewStatus",
+    "PaymentLinkStatus",
     "PurseEnum",
+    "WalletTokenStatus",
 ]
 
 
@@ -41,13 +43,24 @@ class PurseEnum(str, enum.Enum):
 
 
 class AuthorizationStatus(PurseEnum):
-    """Status of an authorization and (normalized) of a partner transaction."""
+    """Status of an authorization and (normalized) of a partner transaction.
+
+    `DECLINED` is how the first-payment guide names a refusal (redirection
+    `authorization_status`): the SDK treats it exactly as `REFUSED` (a final failure that a
+    retry policy may follow with a new attempt); `is_refusal` is True for both.
+    """
 
     AUTHORIZED = "AUTHORIZED"
     PENDING = "PENDING"
     ERROR = "ERROR"
     ABORTED = "ABORTED"
     REFUSED = "REFUSED"
+    DECLINED = "DECLINED"
+
+    @property
+    def is_refusal(self) -> bool:
+        """REFUSED or DECLINED: the issuer or PSP said no."""
+        return self._name_ in ("REFUSED", "DECLINED")
 
 
 class OperationStatus(PurseEnum):
@@ -76,6 +89,19 @@ class ClientSessionStatus(PurseEnum):
     ABORTED_BY_MERCHANT = "ABORTED_BY_MERCHANT"
 
 
+class PaymentLinkStatus(PurseEnum):
+    """Status of a payment link (Pay by Link).
+
+    Documented: `OPENED` (payable; a failed attempt reverts the link to it) and `PAID` (one
+    attempt reached AUTHORIZED: the link is locked). Inferred (docs/payment-links.md): `PENDING`,
+    an attempt awaits its outcome (e.g. an asynchronous authorization) and no other may start.
+    """
+
+    OPENED = "OPENED"
+    PENDING = "PENDING"
+    PAID = "PAID"
+
+
 class CaptureMode(PurseEnum):
     MANUAL = "MANUAL"
     AUTOMATIC = "AUTOMATIC"
@@ -90,3 +116,9 @@ class ChallengeIndicator(PurseEnum):
     CHALLENGE_REQUESTED_BY_MERCHANT = "CHALLENGE_REQUESTED_BY_MERCHANT"
     CHALLENGE_REQUESTED_BY_MANDATE = "CHALLENGE_REQUESTED_BY_MANDATE"
     NO_CHALLENGE_REQUESTED = "NO_CHALLENGE_REQUESTED"
+
+
+class WalletTokenStatus(PurseEnum):
+    """Status of a saved payment token (Wallet API v3); only ACTIVE is documented."""
+
+    ACTIVE = "ACTIVE"

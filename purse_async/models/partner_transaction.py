@@ -23,7 +23,12 @@ __all__ = [
 ]
 
 FAILED_STATUSES = frozenset(
-    {AuthorizationStatus.REFUSED, AuthorizationStatus.ERROR, AuthorizationStatus.ABORTED}
+    {
+        AuthorizationStatus.REFUSED,
+        AuthorizationStatus.DECLINED,  # the guide's name for a refusal
+        AuthorizationStatus.ERROR,
+        AuthorizationStatus.ABORTED,
+    }
 )
 
 

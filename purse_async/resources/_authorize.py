@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from .. import models as _models
 from .._attempts import (
     NOT_CREATED,
     AttemptRecord,
@@ -37,8 +38,8 @@ from .._errors import (
 )
 from .._logging import logger
 from ..models._enums import AuthorizationStatus
-from ..models.payment import Payment
 from ._base import (
+    CheckedBody,
     check_amount,
     check_currency,
     check_id,
@@ -49,11 +50,12 @@ from ._base import (
 from ._eligible_solutions import AsyncEligibleSolutions
 
 if TYPE_CHECKING:
+    from ..models.payment import Payment
     from ._payments import AsyncPayments
 
 __all__ = ["authorize_with_retry", "retry_decision"]
 
-_RETRYABLE = (AuthorizationStatus.REFUSED, AuthorizationStatus.ERROR)
+_RETRYABLE = (AuthorizationStatus.REFUSED, AuthorizationStatus.DECLINED, AuthorizationStatus.ERROR)
 CARD_METHOD = "creditcard"
 
 
@@ -162,7 +164,7 @@ async def retry_decision(
 ) -> RetryDecision:
     who = _initiator(initiator)
     rules = _policy(policy)
-    payment_id = payment.id if isinstance(payment, Payment) else payment
+    payment_id = payment.id if isinstance(payment, _models.Payment) else payment
     check_id("payment_id", payment_id)
     records = list(history)
     if not all(isinstance(r, AttemptRecord) for r in records):
@@ -198,7 +200,7 @@ async def retry_decision(
 
 def _order_of(payment: Payment) -> dict[str, Any] | None:
     if payment.order is not None:
-        order: dict[str, Any] = check_object("order", payment.order)
+        order: dict[str, Any] = check_object("order", payment.order, model=_models.Order)
         return order
     return {"reference": payment.order_reference} if payment.order_reference else None
 
@@ -222,7 +224,7 @@ def _unknown(record: AttemptRecord, amount: int, currency: str, reference: str) 
 
 
 def _mit_item(split: object) -> dict[str, Any]:
-    items = check_list("split", split)
+    items = check_list("split", split, model=_models.SplitItem)
     if len(items) != 1 or not isinstance(items[0], dict):
         raise ValidationError(
             "retries are for merchant-initiated payments on a saved card: split must be one "
@@ -264,7 +266,7 @@ async def authorize_with_retry(
     check_amount("amount", amount, allow_zero=False)
     check_currency(currency)
     item = _mit_item(split)
-    order_body = check_object("order", order)
+    order_body = check_object("order", order, model=_models.Order)
     reference = order_body.get("reference")
     if not isinstance(reference, str) or not reference.strip():
         raise ValidationError(
@@ -348,7 +350,8 @@ async def authorize_with_retry(
             sent = AttemptRecord(
                 attempt=number, idempotency_key=key, at=sent_at or _now(), partner=partner
             )
-            body_item = {**item, "partner": partner} if partner else item
+            # Checked already (with the members its `extra` brought): not checked again.
+            body_item = CheckedBody({**item, "partner": partner}) if partner else item
             logger.info("authorization attempt %d of order %s (key %s)", number, reference, key)
             await store.append(reference, sent)  # in flight, before anything is sent
             records = fold([*records, sent])

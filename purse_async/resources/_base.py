@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import copy
 import re
+import types
+import typing
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import attrs
+
 from .._converter import structure, unstructure
+from .._decoder import SDK_ONLY_FIELDS
 from .._errors import ValidationError
 from .._requester import Requester
+from ..models._enums import PurseEnum
 
 if TYPE_CHECKING:
     from .._config import Settings
@@ -92,8 +99,16 @@ def key_or_new(value: object) -> str:
     return check_idempotency_key(value) or new_idempotency_key()
 
 
-def check_object(field: str, value: object) -> Any:
-    """A nested request object: an SDK model or a plain mapping, unstructured to JSON data."""
+def check_object(field: str, value: object, *, model: type[Any] | None = None) -> Any:
+    """A nested request object: an SDK model or a plain mapping, unstructured to JSON data.
+
+    With `model` (the SDK model the object stands for, e.g. `Order`), a mapping is checked
+    against it, nested objects and lists included: a member the model does not know is refused
+    (`ValidationError` naming its path, e.g. `order.net_amout`, and the closest known name), so
+    is a known member of the wrong type (a string amount). Members the SDK does not know are
+    sent on purpose from an `"extra"` mapping inside the object (mirroring the models' `extra`),
+    or from `extra_body` at the top level. A model instance must be of that class.
+    """
     if isinstance(value, (str, bytes)) or not (
         isinstance(value, Mapping) or hasattr(type(value), "__attrs_attrs__")
     ):
@@ -102,15 +117,205 @@ def check_object(field: str, value: object) -> Any:
             field=field,
             value=value,
         )
-    return unstructure(value)
+    if model is None:
+        return unstructure(value)
+    return _checked_object(field, value, model)
 
 
-def check_list(field: str, value: object) -> list[Any]:
+def check_saving_customer(customer: object) -> dict[str, Any]:
+    """The customer of a payment saving its card: a `reference` is required, since the wallet
+    lists a customer's saved cards by it."""
+    from ..models import Customer  # the models package imports nothing from resources
+
+    details: dict[str, Any] = check_object("customer", customer, model=Customer)
+    reference = details.get("reference")
+    if not isinstance(reference, str) or not reference:
+        raise ValidationError(
+            "customer.reference is required to save a card: the wallet lists a customer's "
+            f"cards by it, got {reference!r:.80}",
+            field="customer.reference",
+            value=reference,
+        )
+    return details
+
+
+def check_list(field: str, value: object, *, model: type[Any] | None = None) -> list[Any]:
+    """A list of request objects, each checked as `check_object` does (`field[i]` in errors)."""
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
         raise ValidationError(
             f"{field} must be a list, got {type(value).__name__}", field=field, value=value
         )
-    return [check_object(f"{field}[{i}]", item) for i, item in enumerate(value)]
+    return [check_object(f"{field}[{i}]", item, model=model) for i, item in enumerate(value)]
+
+
+class CheckedBody(dict[str, Any]):
+    """A request object already checked against its model and made JSON data: checked again
+    (a body built from another call's checked parts), it passes as it is, the members its
+    `extra` brought included."""
+
+    __slots__ = ()
+
+
+_REQUEST_FIELDS: dict[type[Any], dict[str, tuple[Any, bool]]] = {}
+
+
+def _request_fields(model: type[Any]) -> dict[str, tuple[Any, bool]]:
+    """The members of `model` a request may carry: (item type, is a list) by name."""
+    known = _REQUEST_FIELDS.get(model)
+    if known is not None:
+        return known
+    attrs.resolve_types(model)
+    found: dict[str, tuple[Any, bool]] = {}
+    for f in attrs.fields(model):
+        if f.name in SDK_ONLY_FIELDS:
+            continue
+        t = f.type
+        if typing.get_origin(t) in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(t) if a is not type(None)]
+            t = args[0] if len(args) == 1 else Any
+        is_list = typing.get_origin(t) is tuple
+        found[f.name] = (typing.get_args(t)[0] if is_list else t, is_list)
+    _REQUEST_FIELDS[model] = found
+    return found
+
+
+def _checked_object(path: str, value: object, model: type[Any]) -> CheckedBody:
+    if isinstance(value, CheckedBody):
+        return value
+    if not isinstance(value, Mapping):
+        if not isinstance(value, model):
+            raise ValidationError(
+                f"{path} must be a mapping or {_a(model.__name__)}, got {type(value).__name__}",
+                field=path,
+                value=value,
+            )
+        # A model is typed already: unknown members can only come from its `extra`.
+        return CheckedBody(unstructure(value))
+    known = _request_fields(model)
+    body = CheckedBody()
+    extra: Mapping[str, Any] | None = None
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise ValidationError(
+                f"{path} has a member whose name is not a string: {key!r}", field=path, value=key
+            )
+        where = f"{path}.{key}"
+        spec = known.get(key)
+        if spec is None:
+            if key == "extra":
+                extra = _checked_extra(where, item, model, known)
+                continue
+            raise ValidationError(_unknown(where, key, model, known), field=where, value=item)
+        body[key] = _checked_member(where, item, *spec)
+    if extra:
+        body.update(unstructure(dict(extra)))
+    return body
+
+
+def _a(name: str) -> str:
+    return f"{'an' if name[:1] in 'AEIOU' else 'a'} {name}"
+
+
+def _unknown(where: str, key: str, model: type[Any], known: Mapping[str, Any]) -> str:
+    import difflib  # here: only a refused member needs it (not `import purse_async`)
+
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else f"its members are {', '.join(known)}."
+    parent = where.rsplit(".", 1)[0]
+    return (
+        f"{where} is not a member of {model.__name__}: {hint} To send a member the SDK does "
+        f"not know, put it in {parent}.extra (a mapping whose members are sent as members of "
+        f"{parent}, unchecked); extra_body adds unchecked members to the body itself"
+    )
+
+
+def _checked_extra(
+    where: str, value: object, model: type[Any], known: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """The members sent unchecked: a mapping of names the model does not know."""
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise ValidationError(
+            f"{where} must be a mapping of member names to values (the members {model.__name__} "
+            f"does not know), got {type(value).__name__}",
+            field=where,
+            value=value,
+        )
+    clash = sorted(set(value) & set(known))
+    if clash:
+        raise ValidationError(
+            f"{where} repeats members {model.__name__} knows: {clash}; give them as members "
+            "of the object (they are checked there)",
+            field=where,
+            value=clash,
+        )
+    return value
+
+
+#: What a scalar member must be, as said in errors.
+_EXPECTED = {
+    str: "a string",
+    bool: "a boolean",
+    int: "an int",
+    float: "a number",
+    datetime: "an ISO 8601 date-time string or a datetime",
+    date: "an ISO 8601 date string or a date",
+}
+
+
+def _fits(value: object, t: Any) -> bool:
+    if t is str or (isinstance(t, type) and issubclass(t, PurseEnum)):
+        return isinstance(value, str)  # any string: Purse may know values the SDK does not
+    if t is bool:
+        return isinstance(value, bool)
+    if t is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if t is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if t is datetime:
+        return isinstance(value, (str, datetime))
+    if t is date:
+        return isinstance(value, (str, date))
+    if t is dict or typing.get_origin(t) is dict:
+        return isinstance(value, Mapping)
+    return True
+
+
+def _checked_member(where: str, value: object, t: Any, is_list: bool) -> Any:
+    if value is None:
+        return None
+    if is_list:
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
+            raise ValidationError(
+                f"{where} must be a list, got {type(value).__name__}", field=where, value=value
+            )
+        return [_checked_item(f"{where}[{i}]", item, t) for i, item in enumerate(value)]
+    return _checked_item(where, value, t)
+
+
+def _checked_item(where: str, value: object, t: Any) -> Any:
+    if attrs.has(t):
+        if not isinstance(value, Mapping) and not attrs.has(type(value)):
+            raise ValidationError(
+                f"{where} must be a mapping or {_a(t.__name__)}, got {type(value).__name__}",
+                field=where,
+                value=value,
+            )
+        return _checked_object(where, value, t)
+    if not _fits(value, t):
+        expected = _EXPECTED.get(t, "an object" if t is dict or typing.get_origin(t) else str(t))
+        if t is int and where.endswith(("amount", "price")):
+            expected = "an int in minor units (e.g. 4299 for 42.99)"
+        raise ValidationError(
+            f"{where} must be {expected}, got {type(value).__name__} {value!r:.60}",
+            field=where,
+            value=value,
+        )
+    if type(value) in _JSON_SCALARS:
+        return value  # the common case, without the converter's dispatch
+    return unstructure(value)
+
+
+_JSON_SCALARS = frozenset({str, int, float, bool})
 
 
 def build_body(fields: Mapping[str, Any], extra_body: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -6,17 +6,12 @@ One method per endpoint; the id is positional, everything else keyword-only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .. import models as _models
 from .._errors import ValidationError
 from .._response import AsyncRawResponses, raw_response
-from ..models import (
-    Customer,
-    Order,
-    ThreeDsAuthenticationOptions,
-    Webhook,
-)
-from ..models.client_session import ClientSession
+from ..models import ChallengeIndicator
 from ._base import (
     API_PREFIX,
     AsyncAPIResource,
@@ -26,8 +21,13 @@ from ._base import (
     check_id,
     check_idempotency_key,
     check_object,
+    check_saving_customer,
 )
 from ._outcomes import create_once
+
+if TYPE_CHECKING:
+    from ..models import Customer, Order, ThreeDsAuthenticationOptions, Webhook
+    from ..models.client_session import ClientSession
 
 __all__ = ["AsyncClientSessions", "AsyncClientSessionsWithRawResponse"]
 
@@ -99,13 +99,19 @@ class AsyncClientSessions(AsyncAPIResource):
                 "capture_delay": capture_delay,
                 "integration_mode": integration_mode,
                 "shopper_redirection_url": shopper_redirection_url,
-                "order": check_object("order", order),
-                "customer": None if customer is None else check_object("customer", customer),
-                "webhook": None if webhook is None else check_object("webhook", webhook),
+                "order": check_object("order", order, model=_models.Order),
+                "customer": None
+                if customer is None
+                else check_object("customer", customer, model=_models.Customer),
+                "webhook": None
+                if webhook is None
+                else check_object("webhook", webhook, model=_models.Webhook),
                 "three_ds_authentication_options": None
                 if three_ds_authentication_options is None
                 else check_object(
-                    "three_ds_authentication_options", three_ds_authentication_options
+                    "three_ds_authentication_options",
+                    three_ds_authentication_options,
+                    model=_models.ThreeDsAuthenticationOptions,
                 ),
                 "allow_future_usage": allow_future_usage,
             },
@@ -113,7 +119,7 @@ class AsyncClientSessions(AsyncAPIResource):
         )
         return await create_once(
             self._requester,
-            ClientSession,
+            _models.ClientSession,
             f"{API_PREFIX}/client-sessions",
             body=body,
             key=check_idempotency_key(idempotency_key),
@@ -138,6 +144,58 @@ class AsyncClientSessions(AsyncAPIResource):
             extra_headers=extra_headers,
         )
 
+    async def create_for_future_usage(
+        self,
+        *,
+        currency: str,
+        shopper_redirection_url: str,
+        order: Order | Mapping[str, Any],
+        customer: Customer | Mapping[str, Any],
+        amount: int = 0,
+        entity_id: str | None = None,
+        capture_mode: str | None = None,
+        integration_mode: str | None = None,
+        webhook: Webhook | Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> ClientSession:
+        """Create the session of a customer-initiated payment that saves the card for later
+        merchant-initiated charges (docs/saved-cards.md; Purse's CIT/MIT guide).
+
+        Sets what the guide asks for: `allow_future_usage: true` and
+        `three_ds_authentication_options.challenge_indicator: CHALLENGE_REQUESTED_BY_MERCHANT`
+        (a strong authentication, without which later MITs are not eligible). `amount` 0 (the
+        default) only checks the card and its holder; more also charges it. `customer` needs a
+        `reference`: the saved card is listed under it (`purse.wallet.list_tokens`). Otherwise
+        as `create` (same idempotency rules).
+        """
+        check_saving_customer(customer)
+        return await self.create(
+            amount=amount,
+            currency=currency,
+            shopper_redirection_url=shopper_redirection_url,
+            order=order,
+            entity_id=entity_id,
+            customer=customer,
+            capture_mode=capture_mode,
+            integration_mode=integration_mode,
+            webhook=webhook,
+            three_ds_authentication_options={
+                "challenge_indicator": ChallengeIndicator.CHALLENGE_REQUESTED_BY_MERCHANT
+            },
+            allow_future_usage=True,
+            extra_body=extra_body,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            deadline=deadline,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
     async def retrieve(
         self,
         client_session_id: str,
@@ -156,7 +214,7 @@ class AsyncClientSessions(AsyncAPIResource):
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
-        return self._decode(result, ClientSession)
+        return self._decode(result, _models.ClientSession)
 
     async def abort(
         self,
@@ -170,7 +228,9 @@ class AsyncClientSessions(AsyncAPIResource):
     ) -> ClientSession:
         """Abort a client session that was not submitted (status `ABORTED_BY_MERCHANT`).
 
-        Raises `ConflictError` if the session is already submitted, expired or aborted.
+        Raises `ConflictError` if the session is already submitted, expired or aborted. A
+        `303 See Other` answer (Purse's hosted-page docs redirect to the redirection URL after an
+        abort) is a success: the redirect is not followed, and the session is read back.
         """
         path = f"{API_PREFIX}/client-sessions/{check_id('client_session_id', client_session_id)}"
         result = await self._requester.request(
@@ -182,18 +242,21 @@ class AsyncClientSessions(AsyncAPIResource):
             deadline=deadline,
             max_retries=max_retries,
             extra_headers=extra_headers,
+            see_other_ok=True,
         )
         if not isinstance(result, Mapping) or "id" not in result:
-            # The docs leave the answer's body open; the session itself is the useful result.
+            # The docs leave the answer's body open (a 303 has none we read); the session
+            # itself is the useful result.
             return await self.retrieve(
                 client_session_id, timeout=timeout, deadline=deadline, extra_headers=extra_headers
             )
-        return self._decode(result, ClientSession)
+        return self._decode(result, _models.ClientSession)
 
 
 class AsyncClientSessionsWithRawResponse(AsyncRawResponses[AsyncClientSessions]):
     """`purse.client_sessions.with_raw_response`: each call returns an `APIResponse`."""
 
     create = raw_response(AsyncClientSessions.create)
+    create_for_future_usage = raw_response(AsyncClientSessions.create_for_future_usage)
     retrieve = raw_response(AsyncClientSessions.retrieve)
     abort = raw_response(AsyncClientSessions.abort)

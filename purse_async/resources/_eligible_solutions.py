@@ -6,11 +6,10 @@ One endpoint: `POST /payment/v2/eligible-solutions`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .. import models as _models
 from .._response import AsyncRawResponses, raw_response
-from ..models import Customer, Order
-from ..models.eligible import EligibleSolutionList
 from ._base import (
     API_PREFIX,
     AsyncAPIResource,
@@ -20,6 +19,10 @@ from ._base import (
     check_object,
     new_idempotency_key,
 )
+
+if TYPE_CHECKING:
+    from ..models import Customer, Order
+    from ..models.eligible import EligibleSolutionList
 
 __all__ = ["AsyncEligibleSolutions", "AsyncEligibleSolutionsWithRawResponse"]
 
@@ -59,8 +62,10 @@ class AsyncEligibleSolutions(AsyncAPIResource):
                 "entity_id": self._entity_id(entity_id),
                 "amount": amount,
                 "currency": check_currency(currency),
-                "order": check_object("order", order),
-                "customer": None if customer is None else check_object("customer", customer),
+                "order": check_object("order", order, model=_models.Order),
+                "customer": None
+                if customer is None
+                else check_object("customer", customer, model=_models.Customer),
                 "allow_future_usage": allow_future_usage,
             },
             extra_body,
@@ -76,7 +81,7 @@ class AsyncEligibleSolutions(AsyncAPIResource):
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
-        return self._decode(result, EligibleSolutionList)
+        return self._decode(result, _models.EligibleSolutionList)
 
 
 class AsyncEligibleSolutionsWithRawResponse(AsyncRawResponses[AsyncEligibleSolutions]):

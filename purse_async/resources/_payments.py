@@ -8,28 +8,17 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._attempts import (
-    AttemptRecord,
-    AttemptStore,
-    AuthorizationOutcome,
-    MemoryAttemptStore,
-    RetryDecision,
-)
-from .._authorization_retry import AuthorizationRetry, Initiator
+from .. import models as _models
 from .._config import Settings
 from .._errors import IdempotencyConflictError, PurseError, ValidationError
 from .._logging import logger
 from .._requester import Requester, tag_error
 from .._response import AsyncRawResponses, raw_response
-from ..models import Browser, Customer, Order, Priority, SplitItem, Webhook
-from ..models.operation import Operation
-from ..models.payment import Payment
-from ._authorize import authorize_with_retry as _authorize_with_retry
-from ._authorize import retry_decision as _retry_decision
+from ..models import ChallengeIndicator
 from ._base import (
     API_PREFIX,
     AsyncAPIResource,
@@ -39,12 +28,26 @@ from ._base import (
     check_id,
     check_list,
     check_object,
+    check_saving_customer,
     key_or_new,
 )
+from ._operation_answer import operation_of_answer
 from ._outcomes import create_once, differences, mismatch_error
 from ._polling import Fetch, check_polling
 from ._polling import wait_for_authorization as _wait
 from ._polling import watch as _watch
+
+if TYPE_CHECKING:
+    from .._attempts import (
+        AttemptRecord,
+        AttemptStore,
+        AuthorizationOutcome,
+        RetryDecision,
+    )
+    from .._authorization_retry import AuthorizationRetry, Initiator
+    from ..models import Browser, Customer, Order, Priority, SplitItem, Webhook
+    from ..models.operation import Operation
+    from ..models.payment import Payment
 
 __all__ = ["AsyncPayments", "AsyncPaymentsWithRawResponse"]
 
@@ -59,6 +62,10 @@ class AsyncPayments(AsyncAPIResource):
 
     def __init__(self, requester: Requester, settings: Settings) -> None:
         super().__init__(requester, settings)
+        # The retry machinery (_attempts, _authorize) is imported by a client, not by
+        # `import purse_async` (benchmarks/README.md, "Import time").
+        from .._attempts import MemoryAttemptStore
+
         # Made now, not on first use: clients made by `with_options` share them.
         self._attempt_store: AttemptStore = MemoryAttemptStore()
         self._order_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
@@ -147,20 +154,28 @@ class AsyncPayments(AsyncAPIResource):
                 "entity_id": self._entity_id(entity_id),
                 "amount": amount,
                 "currency": check_currency(currency),
-                "order": None if order is None else check_object("order", order),
-                "customer": None if customer is None else check_object("customer", customer),
+                "order": None
+                if order is None
+                else check_object("order", order, model=_models.Order),
+                "customer": None
+                if customer is None
+                else check_object("customer", customer, model=_models.Customer),
                 "shopper_redirection_url": shopper_redirection_url,
-                "split": check_list("split", split),
-                "browser": None if browser is None else check_object("browser", browser),
+                "split": check_list("split", split, model=_models.SplitItem),
+                "browser": None
+                if browser is None
+                else check_object("browser", browser, model=_models.Browser),
                 "capture_mode": capture_mode,
                 "allow_future_usage": allow_future_usage,
-                "webhook": None if webhook is None else check_object("webhook", webhook),
+                "webhook": None
+                if webhook is None
+                else check_object("webhook", webhook, model=_models.Webhook),
             },
             extra_body,
         )
         return await create_once(
             self._requester,
-            Payment,
+            _models.Payment,
             f"{API_PREFIX}/payments",
             body=body,
             key=key,
@@ -180,6 +195,145 @@ class AsyncPayments(AsyncAPIResource):
                 "order_reference": found.order_reference
                 or (found.order.reference if found.order is not None else None),
             },
+            timeout=timeout,
+            deadline=deadline,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    async def create_for_future_usage(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        split: Sequence[SplitItem | Mapping[str, Any]],
+        browser: Browser | Mapping[str, Any],
+        order: Order | Mapping[str, Any],
+        customer: Customer | Mapping[str, Any],
+        shopper_redirection_url: str | None = None,
+        entity_id: str | None = None,
+        capture_mode: str | None = None,
+        webhook: Webhook | Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Payment:
+        """A customer-initiated payment (advanced flow) that saves the card for later
+        merchant-initiated charges (docs/saved-cards.md; Purse's CIT/MIT guide).
+
+        Sets `allow_future_usage: true` and, on each split item holding the shopper's
+        `vault_form_token`, `three_ds_authentication_options.challenge_indicator:
+        CHALLENGE_REQUESTED_BY_MERCHANT` (a strong authentication; an item asking for another
+        indicator is refused). `customer` needs a `reference`: the saved card is listed under
+        it. The AUTHORIZED card transaction then names the token (in the sandbox:
+        `wallet_token`). Otherwise as `create` (same idempotency rules).
+        """
+        check_saving_customer(customer)
+        wanted = ChallengeIndicator.CHALLENGE_REQUESTED_BY_MERCHANT.value
+        items = check_list("split", split, model=_models.SplitItem)
+        carded = 0
+        for i, item in enumerate(items):
+            if not item.get("vault_form_token"):
+                continue
+            carded += 1
+            options = dict(item.get("three_ds_authentication_options") or {})
+            if options.get("challenge_indicator", wanted) != wanted:
+                field = f"split[{i}].three_ds_authentication_options.challenge_indicator"
+                raise ValidationError(
+                    f"{field} must be {wanted} to set a card up for later charges (Purse's "
+                    f"CIT/MIT guide), got {options['challenge_indicator']!r:.80}",
+                    field=field,
+                    value=options["challenge_indicator"],
+                )
+            item["three_ds_authentication_options"] = {**options, "challenge_indicator": wanted}
+        if not carded:
+            raise ValidationError(
+                "split needs an item with the shopper's vault_form_token: a card is set up for "
+                "later charges while its holder is present",
+                field="split",
+                value=split,
+            )
+        return await self.create(
+            amount=amount,
+            currency=currency,
+            split=items,
+            browser=browser,
+            order=order,
+            customer=customer,
+            shopper_redirection_url=shopper_redirection_url,
+            entity_id=entity_id,
+            capture_mode=capture_mode,
+            allow_future_usage=True,
+            webhook=webhook,
+            extra_body=extra_body,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            deadline=deadline,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    async def charge_saved_card(
+        self,
+        *,
+        wallet_token: str,
+        amount: int,
+        currency: str,
+        order: Order | Mapping[str, Any],
+        partner: str | None = None,
+        method: str | None = None,
+        customer: Customer | Mapping[str, Any] | None = None,
+        entity_id: str | None = None,
+        capture_mode: str | None = None,
+        webhook: Webhook | Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Payment:
+        """A merchant-initiated payment (MIT) on a saved card: no shopper, no browser, no 3-D
+        Secure. `wallet_token` is a token's id (`purse.wallet.list_tokens`, or the
+        `wallet_token` of the set-up payment's AUTHORIZED transaction).
+
+        Purse does not document the MIT request; this sends the SDK's written assumption
+        (docs/saved-cards.md): `split: [{"wallet_token", "amount", "partner"?, "method"?}]` and
+        no `browser`. `extra_body` adds root members the real API may want. Keyed like
+        `create` (your `idempotency_key` or a generated one) and, like it, never re-sent once
+        it may have reached Purse: `OutcomeUnknownError` then hands over the key. Check
+        `authorization.status` (`REFUSED` is an answer, not an error); for scheduled retries
+        of declines use `authorize_with_retry`.
+        """
+        if not isinstance(wallet_token, str) or not wallet_token.strip():
+            raise ValidationError(
+                f"wallet_token must be a saved token's id, got {wallet_token!r:.80}",
+                field="wallet_token",
+                value=wallet_token,
+            )
+        check_amount("amount", amount, allow_zero=False)
+        item: dict[str, Any] = {"wallet_token": wallet_token, "amount": amount}
+        for name, value in (("partner", partner), ("method", method)):
+            if value is not None:
+                if not isinstance(value, str) or not value:
+                    raise ValidationError(
+                        f"{name} must be a name, got {value!r:.80}", field=name, value=value
+                    )
+                item[name] = value
+        return await self.create(
+            amount=amount,
+            currency=currency,
+            split=[item],
+            order=order,
+            customer=customer,
+            entity_id=entity_id,
+            capture_mode=capture_mode,
+            webhook=webhook,
+            extra_body=extra_body,
+            idempotency_key=idempotency_key,
             timeout=timeout,
             deadline=deadline,
             max_retries=max_retries,
@@ -227,6 +381,8 @@ class AsyncPayments(AsyncAPIResource):
         `idempotent_creates=True` (then it re-sends that attempt under its key). `deadline`
         bounds the whole call, every request of it included; `timeout` each HTTP attempt.
         """
+        from ._authorize import authorize_with_retry as _authorize_with_retry
+
         return await _authorize_with_retry(
             self,
             amount=amount,
@@ -273,6 +429,8 @@ class AsyncPayments(AsyncAPIResource):
         `AttemptStore`'s records). `deadline` bounds the whole call (both requests), `timeout`
         each HTTP attempt.
         """
+        from ._authorize import retry_decision as _retry_decision
+
         return await _retry_decision(
             self,
             payment,
@@ -315,7 +473,7 @@ class AsyncPayments(AsyncAPIResource):
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
-        return self._decode(result, Payment)
+        return self._decode(result, _models.Payment)
 
     async def wait_for_authorization(
         self,
@@ -515,13 +673,14 @@ class AsyncPayments(AsyncAPIResource):
         body = build_body(
             {
                 "amount": amount,
-                "priorities": None if priorities is None else check_list("priorities", priorities),
+                "priorities": None
+                if priorities is None
+                else check_list("priorities", priorities, model=_models.Priority),
             },
             None,
         )
         try:
-            operation = await self._requester.request_as(
-                Operation,
+            answer = await self._requester.request(
                 "POST",
                 path,
                 body=body,
@@ -538,6 +697,13 @@ class AsyncPayments(AsyncAPIResource):
             return await self._resolve_replay(
                 kind, payment_id, amount, key, exc, timeout, deadline, extra_headers
             )
+        try:
+            # The operation, or the one this call made when Purse answers with the payment.
+            operation = operation_of_answer(answer, kind, amount, key)
+        except PurseError as exc:
+            # Applied, only its answer is unreadable: the key is the one to retry with.
+            tag_error(exc, key, True)
+            raise
         return attrs.evolve(operation, idempotency_key=key)
 
     async def _resolve_replay(
@@ -583,6 +749,8 @@ class AsyncPaymentsWithRawResponse(AsyncRawResponses[AsyncPayments]):
     """`purse.payments.with_raw_response`: each call returns an `APIResponse`."""
 
     create = raw_response(AsyncPayments.create)
+    create_for_future_usage = raw_response(AsyncPayments.create_for_future_usage)
+    charge_saved_card = raw_response(AsyncPayments.charge_saved_card)
     retrieve = raw_response(AsyncPayments.retrieve)
     capture = raw_response(AsyncPayments.capture)
     refund = raw_response(AsyncPayments.refund)

@@ -29,10 +29,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
 
 from .._errors import APITimeoutError, ConfigurationError
 from ..models._enums import AuthorizationStatus
-from ..models.payment import Payment
+
+if TYPE_CHECKING:
+    from ..models.payment import Payment
 
 __all__ = [
     "BACKOFF_FACTOR",

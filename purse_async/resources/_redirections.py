@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .. import models as _models
 from .._converter import structure
 from .._errors import SignatureVerificationError
 from .._jws import (
@@ -21,9 +22,11 @@ from .._jws import (
 from .._logging import logger
 from .._requester import Requester
 from .._response import AsyncRawResponses, raw_response
-from ..models.jwks import JsonWebKeySet
-from ..models.redirection import RedirectionResult
 from ._base import API_PREFIX, AsyncAPIResource
+
+if TYPE_CHECKING:
+    from ..models.jwks import JsonWebKeySet
+    from ..models.redirection import RedirectionResult
 
 __all__ = ["AsyncRedirections", "AsyncSigningKeys", "AsyncSigningKeysWithRawResponse"]
 
@@ -57,7 +60,7 @@ class AsyncSigningKeys(AsyncAPIResource):
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
-        return self._decode(result, JsonWebKeySet)
+        return self._decode(result, _models.JsonWebKeySet)
 
 
 class _KeyCache:
@@ -188,7 +191,7 @@ class AsyncRedirections(AsyncAPIResource):
             expected_client_session_id=expected_client_session_id,
             max_age=max_age,
         )
-        return structure({**claims, "token": token}, RedirectionResult)
+        return structure({**claims, "token": token}, _models.RedirectionResult)
 
 
 class AsyncSigningKeysWithRawResponse(AsyncRawResponses[AsyncSigningKeys]):

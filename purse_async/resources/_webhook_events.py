@@ -22,16 +22,30 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
 from .._errors import ConfigurationError
-from ..models.payment import Payment
 
-__all__ = ["MemoryWebhookStore", "WebhookEvent", "WebhookReason", "WebhookStore", "dedupe"]
+if TYPE_CHECKING:
+    from ..models.payment import Payment
+    from ..models.payment_link import PaymentLink
+
+__all__ = [
+    "MemoryWebhookStore",
+    "PaymentLinkEvent",
+    "WebhookEvent",
+    "WebhookReason",
+    "WebhookStore",
+    "dedupe",
+    "dedupe_link",
+]
 
 WebhookReason = Literal["new", "duplicate", "stale", "unversioned"]
+# Named, not referenced: the model classes are built on first use (purse_async.models).
+_R = TypeVar("_R", "Payment", "PaymentLink")
+_R_co = TypeVar("_R_co", "Payment", "PaymentLink", contravariant=True)
 
 
 @runtime_checkable
@@ -114,6 +128,32 @@ class WebhookEvent:
         return self.delivered.version
 
 
+@attrs.frozen(kw_only=True)
+class PaymentLinkEvent:
+    """The outcome of `webhooks.process_any` for a link-status delivery (Pay by Link).
+
+    As `WebhookEvent`, per link: `is_new` (act on it), `reason`, `seen_version`, `refetched`;
+    `payment_link` is the link to act on (re-read with `payment_links.retrieve` when
+    `refetched`), `delivered` the link as the webhook body had it.
+    """
+
+    payment_link: PaymentLink
+    delivered: PaymentLink
+    is_new: bool
+    reason: WebhookReason
+    seen_version: int | None = None
+    refetched: bool = False
+
+    @property
+    def payment_link_id(self) -> str:
+        return self.delivered.id
+
+    @property
+    def version(self) -> int | None:
+        """The delivered version."""
+        return self.delivered.version
+
+
 def check_store(store: object) -> WebhookStore:
     if not isinstance(store, WebhookStore):
         raise ConfigurationError(
@@ -123,15 +163,66 @@ def check_store(store: object) -> WebhookStore:
     return store
 
 
-def _old(delivered: Payment, seen: int | None) -> WebhookEvent | None:
+class _Event(Protocol[_R_co]):
+    """Makes the event of one delivery (`WebhookEvent` or `PaymentLinkEvent`)."""
+
+    def __call__(
+        self,
+        current: _R_co,
+        delivered: _R_co,
+        *,
+        is_new: bool,
+        reason: WebhookReason,
+        seen_version: int | None = None,
+        refetched: bool = False,
+    ) -> Any: ...
+
+
+def _payment_event(
+    current: Payment,
+    delivered: Payment,
+    *,
+    is_new: bool,
+    reason: WebhookReason,
+    seen_version: int | None = None,
+    refetched: bool = False,
+) -> WebhookEvent:
+    return WebhookEvent(
+        payment=current,
+        delivered=delivered,
+        is_new=is_new,
+        reason=reason,
+        seen_version=seen_version,
+        refetched=refetched,
+    )
+
+
+def _link_event(
+    current: PaymentLink,
+    delivered: PaymentLink,
+    *,
+    is_new: bool,
+    reason: WebhookReason,
+    seen_version: int | None = None,
+    refetched: bool = False,
+) -> PaymentLinkEvent:
+    return PaymentLinkEvent(
+        payment_link=current,
+        delivered=delivered,
+        is_new=is_new,
+        reason=reason,
+        seen_version=seen_version,
+        refetched=refetched,
+    )
+
+
+def _old(delivered: _R, seen: int | None, event: _Event[_R]) -> Any:
     """The event of a delivery no newer than `seen`, None if it is newer."""
     version = delivered.version
     if seen is None or version is None or version > seen:
         return None
     reason: WebhookReason = "duplicate" if version == seen else "stale"
-    return WebhookEvent(
-        payment=delivered, delivered=delivered, is_new=False, reason=reason, seen_version=seen
-    )
+    return event(delivered, delivered, is_new=False, reason=reason, seen_version=seen)
 
 
 async def dedupe(
@@ -141,42 +232,63 @@ async def dedupe(
 ) -> WebhookEvent:
     """Classify a parsed delivery against `store` (and record it if new); with `refetch`,
     re-read a new delivery's payment before recording."""
+    event: WebhookEvent = await _dedupe(delivered, store, refetch, _payment_event)
+    return event
+
+
+async def dedupe_link(
+    delivered: PaymentLink,
+    store: WebhookStore,
+    refetch: Callable[[str], Awaitable[PaymentLink]] | None,
+) -> PaymentLinkEvent:
+    """`dedupe` for a link-status delivery: per link, the highest `version` wins (recorded in
+    the same store under the link id: ids are UUIDs, a link's never equals a payment's)."""
+    event: PaymentLinkEvent = await _dedupe(delivered, store, refetch, _link_event)
+    return event
+
+
+async def _dedupe(
+    delivered: _R,
+    store: WebhookStore,
+    refetch: Callable[[str], Awaitable[_R]] | None,
+    make: _Event[_R],
+) -> Any:
     version = delivered.version
     if version is None:
-        payment = delivered if refetch is None else await refetch(delivered.id)
-        return WebhookEvent(
-            payment=payment,
-            delivered=delivered,
+        current = delivered if refetch is None else await refetch(delivered.id)
+        return make(
+            current,
+            delivered,
             is_new=True,
             reason="unversioned",
             refetched=refetch is not None,
         )
     seen = await store.seen_version(delivered.id)
-    event = _old(delivered, seen)
+    event = _old(delivered, seen, make)
     if event is not None:
         return event  # no refetch for what will be ignored
-    payment = delivered if refetch is None else await refetch(delivered.id)
+    current = delivered if refetch is None else await refetch(delivered.id)
     newest = version
-    if payment.version is not None and payment.version > newest:
-        newest = payment.version
+    if current.version is not None and current.version > newest:
+        newest = current.version
     if not await store.record(delivered.id, newest):
         # Another delivery (another worker) recorded an equal or higher version meanwhile.
         now = await store.seen_version(delivered.id)
-        event = _old(delivered, now)
+        event = _old(delivered, now, make)
         if event is not None:
             return event
         # A store that refused the record but reports no such version (evicted meanwhile):
         # trust the refusal, an equal or higher version than `newest` was handled.
-        return WebhookEvent(
-            payment=delivered,
-            delivered=delivered,
+        return make(
+            delivered,
+            delivered,
             is_new=False,
             reason="stale" if newest > version else "duplicate",
             seen_version=now,
         )
-    return WebhookEvent(
-        payment=payment,
-        delivered=delivered,
+    return make(
+        current,
+        delivered,
         is_new=True,
         reason="new",
         seen_version=seen,

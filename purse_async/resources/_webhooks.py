@@ -1,4 +1,5 @@
-"""`purse.webhooks`: parse and vet a webhook delivery (the body is the Payment JSON).
+"""`purse.webhooks`: parse and vet a webhook delivery (the Payment JSON, or with Pay by Link the
+PaymentLink JSON of the link-status stream: `parse_any` / `process_any` tell them apart).
 
 Purse documents no signature: the SDK checks the source IP against the documented allowlist and,
 optionally, an HMAC header; re-fetching the payment stays the authoritative answer.
@@ -10,8 +11,9 @@ import hashlib
 import hmac
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from .. import models as _models
 from .._config import Settings
 from .._converter import structure
 from .._errors import (
@@ -24,11 +26,28 @@ from .._errors import (
 )
 from .._json import DEFAULT_MAX_RESPONSE_SIZE, loads
 from .._requester import Requester
-from ..models.payment import Payment
 from ._base import AsyncAPIResource, check_id
-from ._webhook_events import MemoryWebhookStore, WebhookEvent, WebhookStore, check_store, dedupe
+from ._webhook_events import (
+    MemoryWebhookStore,
+    PaymentLinkEvent,
+    WebhookEvent,
+    WebhookStore,
+    check_store,
+    dedupe,
+    dedupe_link,
+)
 
-__all__ = ["SIGNATURE_HEADER", "WEBHOOK_SOURCE_IPS", "AsyncWebhooks", "compute_signature"]
+if TYPE_CHECKING:
+    from ..models.payment import Payment
+    from ..models.payment_link import PaymentLink
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "WEBHOOK_SOURCE_IPS",
+    "AsyncWebhooks",
+    "compute_signature",
+    "webhook_stream",
+]
 
 SIGNATURE_HEADER = "x-purse-signature"
 
@@ -40,6 +59,30 @@ WEBHOOK_SOURCE_IPS: Mapping[str, frozenset[str]] = {
 
 _IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+#: Top-level members of a payment (GetPayment) that a payment link does not have.
+_PAYMENT_MEMBERS = frozenset(
+    {"authorization", "amounts", "overview", "split", "captures", "refunds", "voids"}
+)
+
+WebhookStream = Literal["payment", "payment_link"]
+
+
+def webhook_stream(data: Mapping[str, Any]) -> WebhookStream:
+    """Which stream a decoded webhook body belongs to (assumption, docs/payment-links.md):
+    a top-level `status` and none of a payment's own members (`authorization`, `amounts`,
+    `overview`, `split`, `captures`, `refunds`, `voids`) is a payment link's status; any other
+    body with an `id` is a payment (whose status is `authorization.status`). `WebhookError`
+    for a body that is neither (no `id`)."""
+    if "id" not in data:
+        members = ", ".join(sorted(str(key) for key in data)[:8]) or "none"
+        raise WebhookError(
+            f"webhook body is neither a payment nor a payment link: no id (members: {members:.200})"
+        )
+    if "status" in data and _PAYMENT_MEMBERS.isdisjoint(data):
+        return "payment_link"
+    return "payment"
 
 
 def compute_signature(body: bytes, secret: str) -> str:
@@ -110,6 +153,13 @@ def _network(entry: object) -> _IPNetwork:
     return network
 
 
+def _check_delivered_id(what: str, value: str) -> None:
+    try:
+        check_id(f"{what} id", value)
+    except ValidationError:
+        raise WebhookError(f"webhook {what} id {value!r:.80} is not a valid id") from None
+
+
 class AsyncWebhooks(AsyncAPIResource):
     """Webhook helpers: parse and vet a delivery (no I/O), or `process` it once and in order."""
 
@@ -146,6 +196,45 @@ class AsyncWebhooks(AsyncAPIResource):
         `refetch=True`, a new delivery's payment is re-read from the API (`event.payment`,
         the authoritative state) before it is recorded.
         """
+        checked = self._vet(remote_ip, allowlist, refetch, store)
+        delivered = self.parse(body, headers=headers, secret=secret, max_size=max_size)
+        _check_delivered_id("payment", delivered.id)
+        return await dedupe(delivered, checked, self._refetch if refetch else None)
+
+    async def process_any(
+        self,
+        body: bytes | str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        remote_ip: str | None = None,
+        secret: str | Sequence[str] | None = None,
+        allowlist: Iterable[str] | None = None,
+        store: WebhookStore | None = None,
+        refetch: bool = False,
+        max_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+    ) -> WebhookEvent | PaymentLinkEvent:
+        """`process` for an endpoint that receives both streams of Pay by Link: a payment body
+        gives a `WebhookEvent` (as `process`), a link-status body a `PaymentLinkEvent` (its
+        `payment_link`, per link the highest `version` wins, in the same `store`; `refetch`
+        re-reads it with `payment_links.retrieve`). Told apart as `parse_any` does; the checks
+        (source, signature, size) are `process`'s.
+        """
+        checked = self._vet(remote_ip, allowlist, refetch, store)
+        delivered = self.parse_any(body, headers=headers, secret=secret, max_size=max_size)
+        if isinstance(delivered, _models.PaymentLink):
+            _check_delivered_id("payment link", delivered.id)
+            return await dedupe_link(delivered, checked, self._refetch_link if refetch else None)
+        _check_delivered_id("payment", delivered.id)
+        return await dedupe(delivered, checked, self._refetch if refetch else None)
+
+    def _vet(
+        self,
+        remote_ip: str | None,
+        allowlist: Iterable[str] | None,
+        refetch: object,
+        store: WebhookStore | None,
+    ) -> WebhookStore:
+        """The source and option checks of `process`; the store to use."""
         if remote_ip is not None:
             if not self.is_trusted_source(remote_ip, allowlist=allowlist):
                 known = allowlist is not None or self._settings.environment in WEBHOOK_SOURCE_IPS
@@ -159,15 +248,7 @@ class AsyncWebhooks(AsyncAPIResource):
             )
         if not isinstance(refetch, bool):
             raise ConfigurationError(f"refetch must be True or False, got {refetch!r:.80}")
-        checked = self._default_store() if store is None else check_store(store)
-        delivered = self.parse(body, headers=headers, secret=secret, max_size=max_size)
-        try:
-            check_id("payment id", delivered.id)
-        except ValidationError:
-            raise WebhookError(
-                f"webhook payment id {delivered.id!r:.80} is not a valid id"
-            ) from None
-        return await dedupe(delivered, checked, self._refetch if refetch else None)
+        return self._default_store() if store is None else check_store(store)
 
     def _default_store(self) -> MemoryWebhookStore:
         return self._memory_store
@@ -177,6 +258,11 @@ class AsyncWebhooks(AsyncAPIResource):
         from ._payments import AsyncPayments
 
         return await AsyncPayments(self._requester, self._settings).retrieve(payment_id)
+
+    async def _refetch_link(self, payment_link_id: str) -> PaymentLink:
+        from ._payment_links import AsyncPaymentLinks
+
+        return await AsyncPaymentLinks(self._requester, self._settings).retrieve(payment_link_id)
 
     def parse(
         self,
@@ -194,8 +280,48 @@ class AsyncWebhooks(AsyncAPIResource):
         raw bytes, not re-encoded JSON.
 
         A body larger than `max_size` bytes, nested too deep, not JSON or not a JSON object
-        raises `WebhookError`; a payment whose members have the wrong types, `DecodeError`.
+        raises `WebhookError`; a payment whose members have the wrong types, `DecodeError`. A
+        payment link's status (the Pay by Link stream, see `webhook_stream`) is not decoded as
+        a payment: `WebhookError` (use `parse_any` where both streams arrive).
         """
+        data = self._load(body, headers, secret, max_size)
+        if "id" in data and webhook_stream(data) == "payment_link":
+            raise WebhookError(
+                f"webhook body is a payment link's status ({str(data.get('status'))!r:.40}), "
+                "not a payment: use webhooks.parse_any / process_any where both Pay by Link "
+                "streams arrive"
+            )
+        return structure(data, _models.Payment)
+
+    def parse_any(
+        self,
+        body: bytes | str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        secret: str | Sequence[str] | None = None,
+        max_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+    ) -> Payment | PaymentLink:
+        """Decode a webhook body of either Pay by Link stream: a `Payment` (each attempt's
+        payment, as `parse`) or a `PaymentLink` (the link-status stream); check which with
+        `isinstance`. Told apart by `webhook_stream` (an assumption: docs/payment-links.md).
+
+        The checks are `parse`'s (size, nesting, JSON object, `secret`); a body that is
+        neither (no `id`, not a link status) raises `WebhookError`, members of the wrong types
+        `DecodeError`.
+        """
+        data = self._load(body, headers, secret, max_size)
+        if webhook_stream(data) == "payment_link":
+            return structure(data, _models.PaymentLink)
+        return structure(data, _models.Payment)
+
+    def _load(
+        self,
+        body: bytes | str,
+        headers: Mapping[str, str] | None,
+        secret: str | Sequence[str] | None,
+        max_size: int,
+    ) -> Mapping[str, Any]:
+        """The body checked (size, signature) and read as a JSON object."""
         if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size <= 0:
             raise ConfigurationError(f"max_size must be a positive int, got {max_size!r:.80}")
         if isinstance(body, str):
@@ -223,7 +349,7 @@ class AsyncWebhooks(AsyncAPIResource):
             raise WebhookError(str(exc)) from None
         if not isinstance(data, Mapping):
             raise WebhookError(f"webhook body is not a JSON object (got {type(data).__name__})")
-        return structure(data, Payment)
+        return data
 
     def verify_signature(
         self, body: bytes, signature: str | None, *, secret: str | Sequence[str]

@@ -18,6 +18,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Redirections must be verifiable by anyone holding the URL: the JWKS needs no credentials.
 PUBLIC_SUFFIXES = ("/signing-jwks",)
+# The Wallet API (saved cards) sits beside the Payment API, behind the same checks.
+GUARDED_PREFIXES = (*API_PREFIXES, "/wallet/v3/")
 
 
 def _client_credentials(request: web.Request, form: dict[str, str]) -> tuple[str, str] | None:
@@ -50,14 +52,15 @@ async def token(request: web.Request) -> web.StreamResponse:
         return oauth_error(401, "invalid_client", "Client authentication failed")
     if request.headers.get("x-api-key") != expected.api_key:
         return oauth_error(401, "invalid_client", "missing or unknown x-api-key")
-    return web.json_response(
-        {
-            "access_token": state.issue_token(),
-            "token_type": "Bearer",
-            "expires_in": int(state.token_lifetime),
-        },
-        headers={"Cache-Control": "no-store"},
-    )
+    answer: dict[str, object] = {
+        "access_token": state.issue_token(),
+        "token_type": "Bearer",
+        "expires_in": int(state.token_lifetime),
+    }
+    if form.get("scope"):
+        # Every scope asked for is granted, and said so (RFC 6749 section 5.1).
+        answer["scope"] = form["scope"]
+    return web.json_response(answer, headers={"Cache-Control": "no-store"})
 
 
 def token_route() -> web.RouteDef:
@@ -67,7 +70,7 @@ def token_route() -> web.RouteDef:
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     path = request.path
-    if not path.startswith(API_PREFIXES) or path.endswith(PUBLIC_SUFFIXES):
+    if not path.startswith(GUARDED_PREFIXES) or path.endswith(PUBLIC_SUFFIXES):
         return await handler(request)
     state = request.app[STATE]
     scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")

@@ -40,6 +40,7 @@ def export_lines(sandbox: Sandbox) -> str:
         "PURSE_CLIENT_SECRET": creds.client_secret,
         "PURSE_API_KEY": creds.api_key,
         "PURSE_ENTITY_ID": creds.entity_id,
+        "PURSE_MERCHANT_ID": sandbox.merchant_id,
     }
     return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in values.items())
 

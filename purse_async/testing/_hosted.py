@@ -43,14 +43,23 @@ def _page(title: str, body: str, status: int = 200) -> web.Response:
     return web.Response(status=status, text=text, content_type="text/html")
 
 
-def _checkout_form(session: JSON, error: str | None = None, status: int = 200) -> web.Response:
+def _checkout_form(
+    session: JSON, error: str | None = None, status: int = 200, *, action: str | None = None
+) -> web.Response:
+    """The card form of a session, or (`action`: where it posts) of a payment link, which has
+    no cancel button: the link stays payable."""
     sid = html.escape(session["id"])
+    cancel = f"""<form method="post" action="/hosted/sessions/{sid}/cancel">
+<button id="cancel" type="submit">Cancel and return to the shop</button></form>"""
+    target = html.escape(action or f"/hosted/sessions/{session['id']}/submit")
+    if action is not None:
+        cancel = ""
     order = session.get("order") if isinstance(session.get("order"), dict) else {}
     reference = html.escape(str(order.get("reference", "")))  # type: ignore[union-attr]
     amount = f"{session['amount'] / 100:.2f} {html.escape(session['currency'])}"
     problem = f'<p class="error" id="error">{html.escape(error)}</p>' if error else ""
     body = f"""<h1>Pay {amount}</h1><p>Order {reference} &middot; Purse sandbox: no real money.</p>
-{problem}<form method="post" action="/hosted/sessions/{sid}/submit">
+{problem}<form method="post" action="{target}">
 <label>Card number <input id="card-number" name="card_number" autocomplete="off"
  value="{_psp.MagicCards.AUTHORIZED}"></label>
 <label>Expiry (MM/YY) <input id="expiry" name="expiry" value="12/30"></label>
@@ -61,8 +70,7 @@ def _checkout_form(session: JSON, error: str | None = None, status: int = 200) -
 <label>Amount in minor units <input id="gift-card-amount" name="gift_card_amount"></label>
 </fieldset>
 <button id="pay" type="submit">Pay</button></form>
-<form method="post" action="/hosted/sessions/{sid}/cancel">
-<button id="cancel" type="submit">Cancel and return to the shop</button></form>
+{cancel}
 <details><summary>Test cards</summary><ul>{MAGIC}</ul></details>"""
     return _page("Purse sandbox checkout", body, status)
 

@@ -18,12 +18,19 @@ from ._faults import FaultInjector
 from ._hosted import hosted_routes
 from ._jws import jwks, sign_redirection
 from ._operations import complete_authorization, operation_routes
+from ._payment_links import (
+    attempt_payment_link,
+    link_listener,
+    payment_link_hosted_routes,
+    payment_link_routes,
+)
 from ._payment_routes import payment_routes
 from ._payments import settle
 from ._problems import problem_middleware
 from ._psp import parse_card
 from ._sessions import session_routes, submit_session
 from ._state import STATE, CreationKind, Credentials, LedgerEntry, SandboxState, Stats
+from ._wallet_routes import wallet_routes
 from ._webhooks import WebhookDelivery, WebhookDispatcher, WebhookFaults
 
 if TYPE_CHECKING:
@@ -52,8 +59,15 @@ class Sandbox:
     Saved cards: an authorization that asked to keep its card (`allow_future_usage: true`, or a
     split item's `save_token: true`) puts a `wallet_token` on its AUTHORIZED card transaction;
     `save_card()` makes one directly. `POST /payments` with one split item `{"wallet_token",
-    "amount"}` is then a merchant-initiated payment (no 3-D Secure, no `browser`). Partners,
+    "amount"}` is then a merchant-initiated payment (no 3-D Secure, no `browser`). The Wallet
+    API route lists a customer's saved cards for `merchant_id` (in `client_kwargs()`). Partners,
     raw codes and eligibility: docs/sandbox.md.
+
+    Pay by Link: `POST /payment-links` makes a link whose `links.hosted_page` stays payable until
+    paid; each attempt is a payment (and its webhooks); a failed one sets the link back to
+    OPENED, an AUTHORIZED one to PAID for good. Each link change is a new `version` and one
+    webhook of the link JSON to the link's `webhook.url`. `pay_payment_link()` is the customer
+    without a browser (docs/payment-links.md).
 
     Idempotency keys: captures, refunds and voids are always deduplicated by
     `x-idempotency-key` (documented by Purse): a key used before answers `409` problem+json
@@ -85,6 +99,9 @@ class Sandbox:
         self.state = SandboxState(token_lifetime=token_lifetime, session_ttl=session_ttl)
         self.state.deduplicate_creates = deduplicate_creates
         self.state.listeners.append(self._on_payment_change)
+        # After the payment's own webhook: the link's status follows its attempt's payment.
+        self.state.listeners.append(link_listener(self.state))
+        self.state.link_listeners.append(self._on_link_change)
         self.faults = FaultInjector()
         self._webhooks = WebhookDispatcher(webhook_secret)
         self._runner: web.AppRunner | None = None
@@ -99,6 +116,12 @@ class Sandbox:
     @property
     def credentials(self) -> Credentials:
         return self.state.credentials
+
+    @property
+    def merchant_id(self) -> str:
+        """The Wallet API's merchant id that lists this sandbox's saved cards (random per
+        sandbox; `GET /wallet/v3/wallet/merchants/{merchant_id}/...` with another is a 403)."""
+        return self.state.wallet.merchant_id
 
     @property
     def stats(self) -> Stats:
@@ -133,6 +156,7 @@ class Sandbox:
             "client_secret": creds.client_secret,
             "api_key": creds.api_key,
             "entity_id": creds.entity_id,
+            "merchant_id": self.merchant_id,
             "base_url": self.base_url,
         }
 
@@ -163,6 +187,35 @@ class Sandbox:
         _, url = submit_session(
             self.state,
             session,
+            card=card,
+            holder=holder,
+            expiry=expiry,
+            gift_card=gift_card,
+            gift_card_amount=gift_card_amount,
+        )
+        return url
+
+    async def pay_payment_link(
+        self,
+        payment_link_id: str,
+        *,
+        card: str = "4242424242424242",
+        holder: str = "Jane Doe",
+        expiry: str = "12/30",
+        cvc: str = "123",
+        gift_card: str | None = None,
+        gift_card_amount: int | None = None,
+    ) -> str:
+        """Play the customer on a payment link's hosted page (same logic, no HTTP): one payment
+        attempt, then the redirect URL with `purse-redirection-data`. `ValueError` if the link
+        is unknown, PAID (further attempts are rejected) or PENDING, or the card input is
+        unusable (then no attempt is made). `cvc` is accepted, unused."""
+        link = self.state.payment_links.get(payment_link_id)
+        if link is None:
+            raise ValueError(f"no payment link {payment_link_id!r}")
+        _, url = attempt_payment_link(
+            self.state,
+            link,
             card=card,
             holder=holder,
             expiry=expiry,
@@ -226,8 +279,9 @@ class Sandbox:
         idempotency_key: str | None = None,
         order_reference: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Copies of the "payments" or "client_sessions" created so far, oldest first (as
-        `payment()` / `session()` show them), only those whose creating request carried
+        """Copies of the "payments", "client_sessions" or "payment_links" created so far, oldest
+        first (as `payment()` / `session()` / `payment_link()` show them), only those whose
+        creating request carried
         `idempotency_key` and whose `order.reference` is `order_reference` when given. Payments
         include those made by paying a session (their request had no key)."""
         found = self.state.created(kind, key=idempotency_key, order_reference=order_reference)
@@ -236,6 +290,10 @@ class Sandbox:
     def payment(self, payment_id: str) -> dict[str, Any]:
         """A copy of the payment JSON as the sandbox holds it (`KeyError` if unknown)."""
         return self.state.snapshot(self.state.payments[payment_id])
+
+    def payment_link(self, payment_link_id: str) -> dict[str, Any]:
+        """A copy of the payment link JSON as the API shows it (`KeyError` if unknown)."""
+        return self.state.snapshot(self.state.payment_links[payment_link_id])
 
     def session(self, session_id: str) -> dict[str, Any]:
         """A copy of the client session JSON as the API shows it (`KeyError` if unknown)."""
@@ -259,6 +317,11 @@ class Sandbox:
             self._timers[payment["id"]] = loop.call_later(
                 self.pending_delay, self._settle_later, payment["id"]
             )
+
+    def _on_link_change(self, link: dict[str, Any]) -> None:
+        webhook = link.get("webhook")
+        if isinstance(webhook, dict) and isinstance(webhook.get("url"), str):
+            self._webhooks.notify(webhook["url"], link)
 
     def _settle_later(self, payment_id: str) -> None:
         self._timers.pop(payment_id, None)
@@ -284,8 +347,11 @@ class Sandbox:
             app.add_routes(session_routes(prefix))
             app.add_routes(payment_routes(prefix))
             app.add_routes(operation_routes(prefix))
+            app.add_routes(payment_link_routes(prefix))
             app.add_routes([web.get(prefix + "/signing-jwks", _signing_jwks)])
+        app.add_routes(wallet_routes())
         app.add_routes(hosted_routes())
+        app.add_routes(payment_link_hosted_routes())
         return app
 
     async def start(self) -> Sandbox:

@@ -165,6 +165,11 @@ def session_routes(prefix: str) -> list[web.RouteDef]:
                 type_="urn:eu.purse:client-session-closed",
             )
         session["status"] = "ABORTED_BY_MERCHANT"
+        accept = request.headers.get("Accept", "")
+        if "text/html" in accept and "application/json" not in accept:
+            # As Purse's hosted page does after an abort: a browser goes back to the shop.
+            location = session["shopper_redirection_url"]
+            return web.Response(status=303, headers={"Location": location})
         return web.json_response(state.session_view(session))
 
     return [

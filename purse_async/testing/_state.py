@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 JSON = dict[str, Any]
-CreationKind = Literal["payments", "client_sessions"]
+CreationKind = Literal["payments", "client_sessions", "payment_links"]
 
 
 def new_id() -> str:
@@ -125,6 +125,11 @@ class SandboxState:
         self.wallet = Wallet()
         # The Sandbox listens here (webhooks, delayed settlements); handlers only announce.
         self.listeners: list[Callable[[JSON], None]] = []
+        # Pay by Link: the links, each attempt's client session -> its link, and who hears
+        # about a link's changes (its webhooks), as `listeners` for payments.
+        self.payment_links: dict[str, JSON] = {}
+        self.link_attempts: dict[str, str] = {}
+        self.link_listeners: list[Callable[[JSON], None]] = []
 
     # -- tokens ------------------------------------------------------------------------
     def issue_token(self) -> str:
@@ -177,10 +182,14 @@ class SandboxState:
         self, kind: CreationKind, *, key: str | None = None, order_reference: str | None = None
     ) -> list[JSON]:
         """Payments or sessions (as the API shows them) in creation order, filtered."""
-        if kind not in ("payments", "client_sessions"):
-            raise ValueError(f"kind must be 'payments' or 'client_sessions', not {kind!r}")
+        if kind not in ("payments", "client_sessions", "payment_links"):
+            raise ValueError(
+                f"kind must be 'payments', 'client_sessions' or 'payment_links', not {kind!r}"
+            )
         if kind == "payments":
             pairs = [(p, p.get("order_reference")) for p in self.payments.values()]
+        elif kind == "payment_links":
+            pairs = [(link, _reference(link.get("order"))) for link in self.payment_links.values()]
         else:
             for session_id in self.sessions:
                 self.session(session_id)  # past its expiry it shows EXPIRED, as a GET would

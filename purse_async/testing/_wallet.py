@@ -1,21 +1,26 @@
 """Saved cards for merchant-initiated (MIT) payments: wallet tokens `wt_<32 hex>` made when an
-authorization asked to save its card, or directly by `Sandbox.save_card()`.
+authorization asked to save its card, or directly by `Sandbox.save_card()`; and the Wallet API v3
+route's data (`SavedCard.as_json`, `Wallet.tokens_of`; the route is in `_wallet_routes`).
 
 Purse documents `allow_future_usage` and `save_token` but neither the token a payment yields nor
 how an MIT names it; the sandbox's answer is a written assumption (docs/sandbox.md): the
 AUTHORIZED card partner transaction carries `"wallet_token"`, and `POST /payments` with a split
-item `{"wallet_token", "amount"}` (no `vault_form_token`) is an MIT on that card.
+item `{"wallet_token", "amount"}` (no `vault_form_token`) is an MIT on that card. The token's id
+is what `GET /wallet/v3/wallet/merchants/{merchant_id}/customers/{reference}/tokens` lists as
+`id` (documented shape, `{"integrated_tokens": [...]}`); the sandbox has one merchant.
 """
 
 from __future__ import annotations
 
+import calendar
 import secrets
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 import attrs
 
-from ._psp import CardInput
+from ._psp import CardInput, _network
 
 __all__ = ["SavedCard", "Wallet", "customer_reference"]
 
@@ -36,6 +41,34 @@ class SavedCard:
     token: str
     card: CardInput
     customer_reference: str | None
+    created_at: str = attrs.field(
+        factory=lambda: datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    )
+    #: The token at the PSP (`value` in the Wallet API), distinct from Purse's id.
+    value: str = attrs.field(factory=lambda: "psp_" + secrets.token_hex(12))
+
+    def as_json(self, merchant_id: str) -> dict[str, object]:
+        """The Wallet API v3 token object (the documented members, plus the description
+        members Purse's SDK types show)."""
+        card = self.card
+        year, month = int(card.expiry_year), int(card.expiry_month)
+        last_day = calendar.monthrange(year, month)[1]
+        network = _network(card.number)[0]
+        return {
+            "id": self.token,
+            "value": self.value,
+            "expiration_date": f"{year:04d}-{month:02d}-{last_day:02d}T23:59:59Z",
+            "owner_reference": self.customer_reference,
+            "merchant": merchant_id,
+            "description": {
+                "brand_name": network,
+                "display_token": f"**** {card.number[-4:]}",
+                "holder_name": card.holder,
+                "masked_pan": card.number[:6] + "*" * (len(card.number) - 10) + card.number[-4:],
+            },
+            "status": "ACTIVE",
+            "created_at": self.created_at,
+        }
 
 
 class Wallet:
@@ -43,6 +76,8 @@ class Wallet:
 
     def __init__(self) -> None:
         self.cards: dict[str, SavedCard] = {}
+        #: The Wallet API's merchant id of this sandbox (`Sandbox.merchant_id`).
+        self.merchant_id = f"sandbox-merchant-{secrets.token_hex(4)}"
         # Partner transaction id -> the card to save once that transaction is AUTHORIZED
         # (a PENDING one saves its card when it settles, not before).
         self._to_save: dict[str, tuple[CardInput, str | None]] = {}
@@ -82,3 +117,7 @@ class Wallet:
             card, customer = self._to_save.pop(tx_id)
             if tx.get("status") == "AUTHORIZED":
                 tx["wallet_token"] = self.save(card, customer)
+
+    def tokens_of(self, customer: str) -> list[SavedCard]:
+        """The customer's saved cards, oldest first (cards saved without a customer: none)."""
+        return [saved for saved in self.cards.values() if saved.customer_reference == customer]

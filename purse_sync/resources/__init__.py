@@ -4,15 +4,19 @@
 
 from ._client_sessions import ClientSessions
 from ._eligible_solutions import EligibleSolutions
+from ._payment_links import PaymentLinks
 from ._payments import Payments
 from ._redirections import Redirections, SigningKeys
+from ._wallet import WalletTokens
 from ._webhooks import Webhooks
 
 __all__ = [
     "ClientSessions",
     "EligibleSolutions",
+    "PaymentLinks",
     "Payments",
     "Redirections",
     "SigningKeys",
+    "WalletTokens",
     "Webhooks",
 ]

@@ -92,6 +92,56 @@ class ClientSessions:
             deadline,
         )
 
+    def create_for_future_usage(
+        self,
+        *,
+        currency: str,
+        shopper_redirection_url: str,
+        order: Order | Mapping[str, Any],
+        customer: Customer | Mapping[str, Any],
+        amount: int = 0,
+        entity_id: str | None = None,
+        capture_mode: str | None = None,
+        integration_mode: str | None = None,
+        webhook: Webhook | Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> ClientSession:
+        """Create the session of a customer-initiated payment that saves the card for later
+        merchant-initiated charges (docs/saved-cards.md; Purse's CIT/MIT guide).
+
+        Sets what the guide asks for: `allow_future_usage: true` and
+        `three_ds_authentication_options.challenge_indicator: CHALLENGE_REQUESTED_BY_MERCHANT`
+        (a strong authentication, without which later MITs are not eligible). `amount` 0 (the
+        default) only checks the card and its holder; more also charges it. `customer` needs a
+        `reference`: the saved card is listed under it (`purse.wallet.list_tokens`). Otherwise
+        as `create` (same idempotency rules).
+        """
+        return self._root._run(
+            lambda c: c.client_sessions.create_for_future_usage(
+                currency=currency,
+                shopper_redirection_url=shopper_redirection_url,
+                order=order,
+                customer=customer,
+                amount=amount,
+                entity_id=entity_id,
+                capture_mode=capture_mode,
+                integration_mode=integration_mode,
+                webhook=webhook,
+                extra_body=extra_body,
+                idempotency_key=idempotency_key,
+                timeout=timeout,
+                deadline=deadline,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            ),
+            deadline,
+        )
+
     def retrieve(
         self,
         client_session_id: str,
@@ -125,7 +175,9 @@ class ClientSessions:
     ) -> ClientSession:
         """Abort a client session that was not submitted (status `ABORTED_BY_MERCHANT`).
 
-        Raises `ConflictError` if the session is already submitted, expired or aborted.
+        Raises `ConflictError` if the session is already submitted, expired or aborted. A
+        `303 See Other` answer (Purse's hosted-page docs redirect to the redirection URL after an
+        abort) is a success: the redirect is not followed, and the session is read back.
         """
         return self._root._run(
             lambda c: c.client_sessions.abort(
@@ -189,6 +241,52 @@ class ClientSessionsWithRawResponse:
                 webhook=webhook,
                 three_ds_authentication_options=three_ds_authentication_options,
                 allow_future_usage=allow_future_usage,
+                extra_body=extra_body,
+                idempotency_key=idempotency_key,
+                timeout=timeout,
+                deadline=deadline,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            ),
+            deadline,
+        )
+
+    def create_for_future_usage(
+        self,
+        *,
+        currency: str,
+        shopper_redirection_url: str,
+        order: Order | Mapping[str, Any],
+        customer: Customer | Mapping[str, Any],
+        amount: int = 0,
+        entity_id: str | None = None,
+        capture_mode: str | None = None,
+        integration_mode: str | None = None,
+        webhook: Webhook | Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> APIResponse[ClientSession]:
+        """`ClientSessions.create_for_future_usage(...)`,
+        returning an `APIResponse` whose `.parsed` is its result.
+
+        Same arguments; the response adds the answer's status, headers and request id, the
+        attempts made, the idempotency key sent and the time taken.
+        """
+        return self._root._run(
+            lambda c: c.client_sessions.with_raw_response.create_for_future_usage(
+                currency=currency,
+                shopper_redirection_url=shopper_redirection_url,
+                order=order,
+                customer=customer,
+                amount=amount,
+                entity_id=entity_id,
+                capture_mode=capture_mode,
+                integration_mode=integration_mode,
+                webhook=webhook,
                 extra_body=extra_body,
                 idempotency_key=idempotency_key,
                 timeout=timeout,

@@ -112,6 +112,112 @@ class Payments:
             deadline,
         )
 
+    def create_for_future_usage(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        split: Sequence[SplitItem | Mapping[str, Any]],
+        browser: Browser | Mapping[str, Any],
+        order: Order | Mapping[str, Any],
+        customer: Customer | Mapping[str, Any],
+        shopper_redirection_url: str | None = None,
+        entity_id: str | None = None,
+        capture_mode: str | None = None,
+        webhook: Webhook | Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Payment:
+        """A customer-initiated payment (advanced flow) that saves the card for later
+        merchant-initiated charges (docs/saved-cards.md; Purse's CIT/MIT guide).
+
+        Sets `allow_future_usage: true` and, on each split item holding the shopper's
+        `vault_form_token`, `three_ds_authentication_options.challenge_indicator:
+        CHALLENGE_REQUESTED_BY_MERCHANT` (a strong authentication; an item asking for another
+        indicator is refused). `customer` needs a `reference`: the saved card is listed under
+        it. The AUTHORIZED card transaction then names the token (in the sandbox:
+        `wallet_token`). Otherwise as `create` (same idempotency rules).
+        """
+        return self._root._run(
+            lambda c: c.payments.create_for_future_usage(
+                amount=amount,
+                currency=currency,
+                split=split,
+                browser=browser,
+                order=order,
+                customer=customer,
+                shopper_redirection_url=shopper_redirection_url,
+                entity_id=entity_id,
+                capture_mode=capture_mode,
+                webhook=webhook,
+                extra_body=extra_body,
+                idempotency_key=idempotency_key,
+                timeout=timeout,
+                deadline=deadline,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            ),
+            deadline,
+        )
+
+    def charge_saved_card(
+        self,
+        *,
+        wallet_token: str,
+        amount: int,
+        currency: str,
+        order: Order | Mapping[str, Any],
+        partner: str | None = None,
+        method: str | None = None,
+        customer: Customer | Mapping[str, Any] | None = None,
+        entity_id: str | None = None,
+        capture_mode: str | None = None,
+        webhook: Webhook | Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Payment:
+        """A merchant-initiated payment (MIT) on a saved card: no shopper, no browser, no 3-D
+        Secure. `wallet_token` is a token's id (`purse.wallet.list_tokens`, or the
+        `wallet_token` of the set-up payment's AUTHORIZED transaction).
+
+        Purse does not document the MIT request; this sends the SDK's written assumption
+        (docs/saved-cards.md): `split: [{"wallet_token", "amount", "partner"?, "method"?}]` and
+        no `browser`. `extra_body` adds root members the real API may want. Keyed like
+        `create` (your `idempotency_key` or a generated one) and, like it, never re-sent once
+        it may have reached Purse: `OutcomeUnknownError` then hands over the key. Check
+        `authorization.status` (`REFUSED` is an answer, not an error); for scheduled retries
+        of declines use `authorize_with_retry`.
+        """
+        return self._root._run(
+            lambda c: c.payments.charge_saved_card(
+                wallet_token=wallet_token,
+                amount=amount,
+                currency=currency,
+                order=order,
+                partner=partner,
+                method=method,
+                customer=customer,
+                entity_id=entity_id,
+                capture_mode=capture_mode,
+                webhook=webhook,
+                extra_body=extra_body,
+                idempotency_key=idempotency_key,
+                timeout=timeout,
+                deadline=deadline,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            ),
+            deadline,
+        )
+
     def authorize_with_retry(
         self,
         *,
@@ -448,6 +554,102 @@ class PaymentsWithRawResponse:
                 webhook=webhook,
                 retry=retry,
                 attempt_store=attempt_store,
+                extra_body=extra_body,
+                idempotency_key=idempotency_key,
+                timeout=timeout,
+                deadline=deadline,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            ),
+            deadline,
+        )
+
+    def create_for_future_usage(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        split: Sequence[SplitItem | Mapping[str, Any]],
+        browser: Browser | Mapping[str, Any],
+        order: Order | Mapping[str, Any],
+        customer: Customer | Mapping[str, Any],
+        shopper_redirection_url: str | None = None,
+        entity_id: str | None = None,
+        capture_mode: str | None = None,
+        webhook: Webhook | Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> APIResponse[Payment]:
+        """`Payments.create_for_future_usage(...)`,
+        returning an `APIResponse` whose `.parsed` is its result.
+
+        Same arguments; the response adds the answer's status, headers and request id, the
+        attempts made, the idempotency key sent and the time taken.
+        """
+        return self._root._run(
+            lambda c: c.payments.with_raw_response.create_for_future_usage(
+                amount=amount,
+                currency=currency,
+                split=split,
+                browser=browser,
+                order=order,
+                customer=customer,
+                shopper_redirection_url=shopper_redirection_url,
+                entity_id=entity_id,
+                capture_mode=capture_mode,
+                webhook=webhook,
+                extra_body=extra_body,
+                idempotency_key=idempotency_key,
+                timeout=timeout,
+                deadline=deadline,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            ),
+            deadline,
+        )
+
+    def charge_saved_card(
+        self,
+        *,
+        wallet_token: str,
+        amount: int,
+        currency: str,
+        order: Order | Mapping[str, Any],
+        partner: str | None = None,
+        method: str | None = None,
+        customer: Customer | Mapping[str, Any] | None = None,
+        entity_id: str | None = None,
+        capture_mode: str | None = None,
+        webhook: Webhook | Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> APIResponse[Payment]:
+        """`Payments.charge_saved_card(...)`,
+        returning an `APIResponse` whose `.parsed` is its result.
+
+        Same arguments; the response adds the answer's status, headers and request id, the
+        attempts made, the idempotency key sent and the time taken.
+        """
+        return self._root._run(
+            lambda c: c.payments.with_raw_response.charge_saved_card(
+                wallet_token=wallet_token,
+                amount=amount,
+                currency=currency,
+                order=order,
+                partner=partner,
+                method=method,
+                customer=customer,
+                entity_id=entity_id,
+                capture_mode=capture_mode,
+                webhook=webhook,
                 extra_body=extra_body,
                 idempotency_key=idempotency_key,
                 timeout=timeout,

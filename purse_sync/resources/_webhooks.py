@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from purse_async import Payment, WebhookEvent, WebhookStore
+from purse_async import Payment, PaymentLink, PaymentLinkEvent, WebhookEvent, WebhookStore
 from purse_sync._base import SyncClient
 
 __all__ = ["Webhooks"]
@@ -60,6 +60,38 @@ class Webhooks:
             None,
         )
 
+    def process_any(
+        self,
+        body: bytes | str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        remote_ip: str | None = None,
+        secret: str | Sequence[str] | None = None,
+        allowlist: Iterable[str] | None = None,
+        store: WebhookStore | None = None,
+        refetch: bool = False,
+        max_size: int = 4194304,
+    ) -> WebhookEvent | PaymentLinkEvent:
+        """`process` for an endpoint that receives both streams of Pay by Link: a payment body
+        gives a `WebhookEvent` (as `process`), a link-status body a `PaymentLinkEvent` (its
+        `payment_link`, per link the highest `version` wins, in the same `store`; `refetch`
+        re-reads it with `payment_links.retrieve`). Told apart as `parse_any` does; the checks
+        (source, signature, size) are `process`'s.
+        """
+        return self._root._run(
+            lambda c: c.webhooks.process_any(
+                body,
+                headers=headers,
+                remote_ip=remote_ip,
+                secret=secret,
+                allowlist=allowlist,
+                store=store,
+                refetch=refetch,
+                max_size=max_size,
+            ),
+            None,
+        )
+
     def parse(
         self,
         body: bytes | str,
@@ -76,9 +108,31 @@ class Webhooks:
         raw bytes, not re-encoded JSON.
 
         A body larger than `max_size` bytes, nested too deep, not JSON or not a JSON object
-        raises `WebhookError`; a payment whose members have the wrong types, `DecodeError`.
+        raises `WebhookError`; a payment whose members have the wrong types, `DecodeError`. A
+        payment link's status (the Pay by Link stream, see `webhook_stream`) is not decoded as
+        a payment: `WebhookError` (use `parse_any` where both streams arrive).
         """
         return self._root._current().webhooks.parse(
+            body, headers=headers, secret=secret, max_size=max_size
+        )
+
+    def parse_any(
+        self,
+        body: bytes | str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        secret: str | Sequence[str] | None = None,
+        max_size: int = 4194304,
+    ) -> Payment | PaymentLink:
+        """Decode a webhook body of either Pay by Link stream: a `Payment` (each attempt's
+        payment, as `parse`) or a `PaymentLink` (the link-status stream); check which with
+        `isinstance`. Told apart by `webhook_stream` (an assumption: docs/payment-links.md).
+
+        The checks are `parse`'s (size, nesting, JSON object, `secret`); a body that is
+        neither (no `id`, not a link status) raises `WebhookError`, members of the wrong types
+        `DecodeError`.
+        """
+        return self._root._current().webhooks.parse_any(
             body, headers=headers, secret=secret, max_size=max_size
         )
 

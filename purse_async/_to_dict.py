@@ -1,0 +1,175 @@
+"""`to_dict(model)`: a model as the JSON data it stands for; a decoded one as Purse sent it.
+
+A decoded model keeps the JSON object it was read from (`extra.source`, see `_decoder`), which
+gives back what its attributes cannot hold: null vs absent, [] vs absent, a timestamp's text.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import attrs
+
+from ._converter import _iso_datetime
+from ._decoder import SDK_ONLY_FIELDS, SourcedDict, parse_datetime
+from ._errors import ValidationError
+from .models._enums import PurseEnum
+
+__all__ = ["to_dict"]
+
+#: A member to leave out of the output.
+_OMIT: Any = object()
+
+
+def to_dict(model: Any) -> dict[str, Any]:
+    """`model` (any purse_async model: a `Payment`, an `Operation`, an `Order`...) as JSON data:
+    a new dict of dicts, lists, strings, numbers, booleans and None.
+
+    A model decoded from an answer (or a webhook) comes back as Purse sent it: the members it
+    sent, in its order, members sent as null or as an empty list included, timestamps with their
+    original text (`"2025-04-09T12:52:14.28Z"` stays so), unknown members (`extra`) at their
+    place, numbers as sent; `json.dumps(to_dict(decoded))` equals the body read, as JSON. Members
+    changed since (`attrs.evolve`) take their new value; a model you built leaves out the members
+    at None or empty (as request bodies are sent) and writes timestamps in ISO 8601 (`Z` for UTC).
+    `structure(to_dict(m), type(m)) == m` either way, except for what the SDK itself sets and the
+    API never sends (`Operation.idempotency_key`, `replayed`).
+
+    `ValidationError` (field "model") if `model` is not a purse_async model.
+    """
+    if not attrs.has(type(model)):
+        raise ValidationError(
+            f"to_dict takes a purse_async model (e.g. a Payment), got {type(model).__name__}",
+            field="model",
+            value=model,
+        )
+    return _model(model)
+
+
+_FIELDS: dict[type[Any], dict[str, bool]] = {}
+
+
+def _fields(cls: type[Any]) -> dict[str, bool]:
+    """The members the API knows, in declaration order: is each one a tuple (a JSON array)?"""
+    known = _FIELDS.get(cls)
+    if known is not None:
+        return known
+    attrs.resolve_types(cls)
+    found: dict[str, bool] = {}
+    for f in attrs.fields(cls):
+        if f.name in SDK_ONLY_FIELDS:
+            continue
+        t = f.type
+        if typing.get_origin(t) in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(t) if a is not type(None)]
+            t = args[0] if len(args) == 1 else Any
+        found[f.name] = typing.get_origin(t) is tuple
+    _FIELDS[cls] = found
+    return found
+
+
+def _model(obj: Any) -> dict[str, Any]:
+    fields = _fields(type(obj))
+    extra = getattr(obj, "extra", None)
+    extra = extra if isinstance(extra, Mapping) else None
+    source = extra.source if isinstance(extra, SourcedDict) else None
+    out: dict[str, Any] = {}
+    if source is not None:
+        # The members Purse sent, in its order: known ones from the attributes (they may have
+        # changed since), unknown ones from `extra`.
+        for key, raw in source.items():
+            is_tuple = fields.get(key)
+            if is_tuple is not None:
+                value = _member(getattr(obj, key), is_tuple, raw, True)
+                if value is not _OMIT:
+                    out[key] = value
+            elif extra is not None and key in extra:
+                out[key] = _plain(extra[key])
+    for name, is_tuple in fields.items():
+        if source is not None and name in source:
+            continue
+        value = _member(getattr(obj, name), is_tuple, None, False)
+        if value is not _OMIT:
+            out[name] = value
+    if extra:
+        for key, value in extra.items():
+            # Known members win, as when a request body is built (`unstructure`).
+            if key not in out and (source is None or key not in source):
+                out[key] = _plain(value)
+    return out
+
+
+def _member(value: Any, is_tuple: bool, raw: Any, sent: bool) -> Any:
+    """The JSON of one member: `raw` is what Purse sent for it, when `sent`."""
+    if value is None:
+        return None if sent and raw is None else _OMIT
+    if is_tuple and isinstance(value, tuple):
+        if not value:
+            return [] if sent and type(raw) is list else _OMIT
+        raws = raw if sent and type(raw) is list and len(raw) == len(value) else None
+        if raws is None:
+            return [_item(item, None, False) for item in value]
+        return [_item(item, r, True) for item, r in zip(value, raws, strict=True)]
+    return _item(value, raw, sent)
+
+
+def _item(value: Any, raw: Any, sent: bool) -> Any:
+    """One value: the text Purse sent when it stands for this very value, else its own JSON."""
+    if attrs.has(type(value)):
+        return _model(value)
+    if isinstance(value, PurseEnum):
+        return value.value
+    if isinstance(value, datetime):
+        if sent and type(raw) is str and _same_datetime(raw, value):
+            return raw
+        return _iso_datetime(value)
+    if isinstance(value, date):
+        if sent and type(raw) is str and _same_date(raw, value):
+            return raw
+        return value.isoformat()
+    if type(value) is float and sent and type(raw) is int and _same_float(raw, value):
+        return raw  # an integral number sent for a float member stays as sent
+    return _plain(value)
+
+
+def _same_datetime(raw: str, value: datetime) -> bool:
+    try:
+        found = parse_datetime(raw)
+    except ValueError:
+        return False
+    return found == value and found.utcoffset() == value.utcoffset()
+
+
+def _same_date(raw: str, value: date) -> bool:
+    try:
+        return date.fromisoformat(raw[:10]) == value
+    except ValueError:
+        return False
+
+
+def _same_float(raw: int, value: float) -> bool:
+    try:
+        return float(raw) == value
+    except OverflowError:
+        return False
+
+
+def _plain(value: Any) -> Any:
+    """JSON data from a value an `Any` member or `extra` holds: containers copied (the caller
+    may change the result without changing the model), models and enums converted."""
+    if type(value) is dict or isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if attrs.has(type(value)):
+        return _model(value)
+    if isinstance(value, PurseEnum):
+        return value.value
+    if isinstance(value, datetime):
+        return _iso_datetime(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
