@@ -13,7 +13,6 @@ import contextlib
 import importlib.util
 import os
 import shlex
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,25 +24,14 @@ from pathlib import Path
 
 import pytest
 
+from tests._browser import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS
+
 playwright_api = pytest.importorskip("playwright.async_api")
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DJANGO_SHOP = Path(__file__).resolve().parent.parent / "examples" / "django_shop"
 pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
+    *BROWSER_MARKS,
     pytest.mark.skipif(importlib.util.find_spec("django") is None, reason="needs Django"),
-]
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
 ]
 
 

@@ -1,50 +1,25 @@
 """A real shopper in headless Chromium: session link -> hosted form -> 303 -> verified redirection.
 
-Needs Debian's chromium (`.ci/run` installs it) and the playwright package (no browser download).
+Needs Debian's chromium and the playwright package (tests/_browser.py).
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
 
 from purse_async.testing import Sandbox
-from tests._scripted import serve
+from tests._browser import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, shop_page
 
 playwright_api = pytest.importorskip("playwright.async_api")
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
-]
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 async def shop() -> AsyncIterator[str]:
-    """The merchant's return page, on loopback."""
-
-    async def back(request: web.Request) -> web.Response:
-        return web.Response(text="<h1>Thank you</h1>", content_type="text/html")
-
-    app = web.Application()
-    app.router.add_get("/back", back)
-    async with serve(app) as base:
-        yield f"{base}/back"
+    async with shop_page("Thank you") as url:
+        yield url
 
 
 async def test_shopper_pays_on_the_hosted_page_in_a_real_browser(shop: str) -> None:
