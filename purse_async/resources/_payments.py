@@ -10,15 +10,11 @@ import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from .. import models as _models
 from .._config import Settings
-from .._errors import IdempotencyConflictError, PurseError, ValidationError
-from .._logging import logger
-from .._requester import Requester, tag_error
+from .._errors import ValidationError
+from .._requester import Requester
 from .._response import AsyncRawResponses, raw_response
-from ..models import ChallengeIndicator
 from ._base import (
     API_PREFIX,
     AsyncAPIResource,
@@ -31,11 +27,12 @@ from ._base import (
     check_saving_customer,
     key_or_new,
 )
-from ._operation_answer import operation_of_answer
-from ._outcomes import create_once, differences, mismatch_error
+from ._operations import operate
+from ._outcomes import create_once
 from ._polling import Fetch, check_polling
 from ._polling import wait_for_authorization as _wait
 from ._polling import watch as _watch
+from ._saved_cards import future_usage_split, saved_card_item
 
 if TYPE_CHECKING:
     from .._attempts import (
@@ -232,34 +229,10 @@ class AsyncPayments(AsyncAPIResource):
         `wallet_token`). Otherwise as `create` (same idempotency rules).
         """
         check_saving_customer(customer)
-        wanted = ChallengeIndicator.CHALLENGE_REQUESTED_BY_MERCHANT.value
-        items = check_list("split", split, model=_models.SplitItem)
-        carded = 0
-        for i, item in enumerate(items):
-            if not item.get("vault_form_token"):
-                continue
-            carded += 1
-            options = dict(item.get("three_ds_authentication_options") or {})
-            if options.get("challenge_indicator", wanted) != wanted:
-                field = f"split[{i}].three_ds_authentication_options.challenge_indicator"
-                raise ValidationError(
-                    f"{field} must be {wanted} to set a card up for later charges (Purse's "
-                    f"CIT/MIT guide), got {options['challenge_indicator']!r:.80}",
-                    field=field,
-                    value=options["challenge_indicator"],
-                )
-            item["three_ds_authentication_options"] = {**options, "challenge_indicator": wanted}
-        if not carded:
-            raise ValidationError(
-                "split needs an item with the shopper's vault_form_token: a card is set up for "
-                "later charges while its holder is present",
-                field="split",
-                value=split,
-            )
         return await self.create(
             amount=amount,
             currency=currency,
-            split=items,
+            split=future_usage_split(split),
             browser=browser,
             order=order,
             customer=customer,
@@ -308,25 +281,10 @@ class AsyncPayments(AsyncAPIResource):
         `authorization.status` (`REFUSED` is an answer, not an error); for scheduled retries
         of declines use `authorize_with_retry`.
         """
-        if not isinstance(wallet_token, str) or not wallet_token.strip():
-            raise ValidationError(
-                f"wallet_token must be a saved token's id, got {wallet_token!r:.80}",
-                field="wallet_token",
-                value=wallet_token,
-            )
-        check_amount("amount", amount, allow_zero=False)
-        item: dict[str, Any] = {"wallet_token": wallet_token, "amount": amount}
-        for name, value in (("partner", partner), ("method", method)):
-            if value is not None:
-                if not isinstance(value, str) or not value:
-                    raise ValidationError(
-                        f"{name} must be a name, got {value!r:.80}", field=name, value=value
-                    )
-                item[name] = value
         return await self.create(
             amount=amount,
             currency=currency,
-            split=[item],
+            split=[saved_card_item(wallet_token, amount, partner=partner, method=method)],
             order=order,
             customer=customer,
             entity_id=entity_id,
@@ -585,7 +543,8 @@ class AsyncPayments(AsyncAPIResource):
         idempotency key, so a capture is never applied twice; if an earlier attempt did go
         through, the existing operation is returned with `replayed=True`.
         """
-        return await self._operate(
+        return await operate(
+            self,
             "captures",
             payment_id,
             amount,
@@ -613,7 +572,8 @@ class AsyncPayments(AsyncAPIResource):
 
         By default card transactions are refunded first; same idempotency guarantees as capture.
         """
-        return await self._operate(
+        return await operate(
+            self,
             "refunds",
             payment_id,
             amount,
@@ -641,7 +601,8 @@ class AsyncPayments(AsyncAPIResource):
 
         Same idempotency guarantees as capture.
         """
-        return await self._operate(
+        return await operate(
+            self,
             "voids",
             payment_id,
             amount,
@@ -652,97 +613,6 @@ class AsyncPayments(AsyncAPIResource):
             max_retries,
             extra_headers,
         )
-
-    async def _operate(
-        self,
-        kind: str,
-        payment_id: str,
-        amount: int | None,
-        priorities: Sequence[Priority | Mapping[str, Any]] | None,
-        idempotency_key: str | None,
-        timeout: float | None,
-        deadline: float | None,
-        max_retries: int | None,
-        extra_headers: Mapping[str, str] | None,
-    ) -> Operation:
-        path = f"{API_PREFIX}/payments/{check_id('payment_id', payment_id)}/{kind}"
-        if amount is not None:
-            check_amount("amount", amount, allow_zero=False)
-        # Chosen once, before the first attempt: every retry must present the same key.
-        key = key_or_new(idempotency_key)
-        body = build_body(
-            {
-                "amount": amount,
-                "priorities": None
-                if priorities is None
-                else check_list("priorities", priorities, model=_models.Priority),
-            },
-            None,
-        )
-        try:
-            answer = await self._requester.request(
-                "POST",
-                path,
-                body=body,
-                idempotency_key=key,
-                timeout=timeout,
-                deadline=deadline,
-                max_retries=max_retries,
-                extra_headers=extra_headers,
-            )
-        except IdempotencyConflictError as exc:
-            # The key was used already: by an earlier attempt of this call (whose answer was
-            # lost), or by the caller's earlier call with their key. Return that operation if
-            # it is what this call asked for.
-            return await self._resolve_replay(
-                kind, payment_id, amount, key, exc, timeout, deadline, extra_headers
-            )
-        try:
-            # The operation, or the one this call made when Purse answers with the payment.
-            operation = operation_of_answer(answer, kind, amount, key)
-        except PurseError as exc:
-            # Applied, only its answer is unreadable: the key is the one to retry with.
-            tag_error(exc, key, True)
-            raise
-        return attrs.evolve(operation, idempotency_key=key)
-
-    async def _resolve_replay(
-        self,
-        kind: str,
-        payment_id: str,
-        amount: int | None,
-        key: str,
-        conflict: IdempotencyConflictError,
-        timeout: float | None,
-        deadline: float | None,
-        extra_headers: Mapping[str, str] | None,
-    ) -> Operation:
-        try:
-            if not conflict.resource_id:
-                raise conflict
-            payment = await self.retrieve(
-                payment_id, timeout=timeout, deadline=deadline, extra_headers=extra_headers
-            )
-            operations: Sequence[Operation] = getattr(payment, kind)
-            existing = next((op for op in operations if op.id == conflict.resource_id), None)
-            if existing is None:
-                # Not (yet) among this payment's operations: never pretend it succeeded.
-                raise conflict
-        except PurseError as exc:
-            # Whatever failed, an operation with this key exists: the key is the one to retry
-            # with, and the error says so.
-            raise tag_error(exc, key, True) from None
-        diffs = differences({"amount": amount}, {"amount": existing.amount})
-        if diffs:
-            raise mismatch_error(conflict, key, kind[:-1], diffs)
-        logger.info(
-            "%s on payment %s replayed (key %s): existing operation %s",
-            kind[:-1],
-            payment_id,
-            key,
-            existing.id,
-        )
-        return attrs.evolve(existing, idempotency_key=key, replayed=True)
 
 
 class AsyncPaymentsWithRawResponse(AsyncRawResponses[AsyncPayments]):
