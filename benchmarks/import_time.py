@@ -8,6 +8,7 @@ Printed: per variant, the ratio of medians to `import aiohttp` (wall and CPU) an
 ratio, then the medians. The target (issue 13): `import purse_async` within 1.15x.
 
     python benchmarks/import_time.py [--runs 40] [--quick] [--json out.json]
+        [--before DIR [--module purse_sync ...]]
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ VARIANTS = {
     "import purse_async": "import purse_async",
     "from purse_async import AsyncPurse": "from purse_async import AsyncPurse",
     "import purse_sync": "import purse_sync",
+    "from purse_sync import Purse": "from purse_sync import Purse",
     # What a service does at start-up: the import and one client (no request is made).
     "... and AsyncPurse(...)": (
         "from purse_async import AsyncPurse\n"
@@ -80,15 +82,23 @@ def main(argv: list[str] | None = None) -> int:
         "--before",
         type=Path,
         help="also time `import purse_async` from this directory (e.g. an older version: "
-        "`git archive <rev> purse_async | tar -x -C DIR`), in the same alternating runs",
+        "`git archive <rev> purse_async purse_sync | tar -x -C DIR`), in the same alternating "
+        "runs",
+    )
+    parser.add_argument(
+        "--module",
+        action="append",
+        help="with --before: the module(s) to import from DIR (repeatable; default purse_async)",
     )
     args = parser.parse_args(argv)
+    if args.module and not args.before:
+        parser.error("--module names what to import from --before DIR")
     runs = 3 if args.quick else args.runs
     statements = [BASELINE, *VARIANTS.values()]
     roots = dict.fromkeys(statements, ROOT)
-    if args.before:
-        before = f"import purse_async  # from {args.before}"
-        VARIANTS[f"import purse_async from {args.before}"] = before
+    for module in (args.module or ["purse_async"]) if args.before else []:
+        before = f"import {module}  # from {args.before}"
+        VARIANTS[f"import {module} from {args.before}"] = before
         statements.append(before)
         roots[before] = args.before.resolve()
     for statement in statements:  # write the bytecode; the first import is never timed

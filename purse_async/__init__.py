@@ -37,7 +37,7 @@ from ._errors import (
     WebhookError,
 )
 from ._response import APIResponse
-from ._to_dict import to_dict
+from ._to_dict import from_dict, to_dict
 from ._version import __version__
 from .models import (
     AuthorizationStatus,
@@ -229,6 +229,7 @@ __all__ = [
     "WebhookStore",
     "Widget",
     "__version__",
+    "from_dict",
     "to_dict",
 ]
 
@@ -248,23 +249,27 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+# Type checkers read the TYPE_CHECKING imports instead and do not see this `__getattr__`:
+# seeing it, mypy would accept any name (a misspelt one included).
+if not TYPE_CHECKING:
 
-        globals()[name] = value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        return value
-    if name in ("ENDPOINTS", "Endpoint"):
-        # The endpoint table loads on first use too: no SDK call needs it.
-        from . import _endpoints
+    def __getattr__(name: str) -> Any:
+        if name in _LAZY:
+            import importlib
 
-        globals()[name] = value = getattr(_endpoints, name)
+            globals()[name] = value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+            return value
+        if name in ("ENDPOINTS", "Endpoint"):
+            # The endpoint table loads on first use too: no SDK call needs it.
+            from . import _endpoints
+
+            globals()[name] = value = getattr(_endpoints, name)
+            return value
+        if name not in __all__ or name not in _models._HOME:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(_models, name)
+        globals()[name] = value
         return value
-    if name not in __all__ or name not in _models._HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_models, name)
-    globals()[name] = value
-    return value
 
 
 def __dir__() -> list[str]:

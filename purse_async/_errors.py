@@ -249,7 +249,11 @@ class Problem:
     def summary(self) -> str | None:
         parts = [p for p in (self.title, self.detail) if p]
         for err in self.errors:
-            parts.append(f"{err.pointer or '?'}: {err.detail or '?'}")
+            if err.detail and err.detail == self.detail:
+                # A one-field problem often repeats its `detail` there: say it once.
+                parts.append(err.pointer or "?")
+            else:
+                parts.append(f"{err.pointer or '?'}: {err.detail or '?'}")
         return " - ".join(parts) if parts else None
 
 

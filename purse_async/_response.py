@@ -14,7 +14,9 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
 
 import attrs
@@ -24,7 +26,7 @@ from ._errors import REQUEST_ID_HEADERS
 if TYPE_CHECKING:
     from .resources._base import AsyncAPIResource
 
-__all__ = ["APIResponse", "AsyncRawResponses", "Recording", "raw_response"]
+__all__ = ["APIResponse", "AsyncRawResponses", "Recording", "raw_response", "reading_back"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -37,13 +39,20 @@ class APIResponse(Generic[T]):
 
     - `parsed`: what the plain method returns (a `Payment`, an `Operation`, ...).
     - `status`, `headers` (case-insensitive) and `request_id` (`x-request-id` and the like):
-      those of the answer `parsed` was read from. A call that made several requests (a
-      capture whose retry met a write-conflict, resolved by reading the payment) reports the
-      last one.
-    - `attempts`: the HTTP attempts the call made, retries included (token requests excluded).
+      those of the answer `parsed` was read from, with one exception. A call that made several
+      requests reports:
+      - its own request, when Purse answered it with success but without the result, which is
+        then only read back: `client_sessions.abort` answered `303 See Other` reports that 303
+        (the POST's headers and request id), though `parsed` is the session a GET read back;
+      - otherwise the last request, the one `parsed` was read from: a capture, refund, void or
+        creation whose key met a write-conflict (its own request refused: nothing of it to
+        report) and was resolved by reading what the key made reports that GET; the
+        authorization attempts of `payments.create(retry=...)` report the last one.
+    - `attempts`: the HTTP attempts the call made, retries and read-backs included (token
+      requests excluded).
     - `idempotency_key`: the key the call sent (yours or the generated one), else None.
     - `elapsed`: seconds from the call to its result, retries and waits included.
-    - `method`, `url`: the request `parsed` was read from.
+    - `method`, `url`: the request `status` and `headers` describe.
     """
 
     parsed: T
@@ -64,6 +73,23 @@ class APIResponse(Generic[T]):
             f"elapsed={self.elapsed:.3f}, method={self.method!r}, url={self.url!r}, "
             f"parsed={type(self.parsed).__name__})"
         )
+
+
+#: True while a call reads back the result of its own request, which Purse answered with
+#: success but without it (abort's 303): see `reading_back`.
+_READING_BACK: ContextVar[bool] = ContextVar("purse_reading_back", default=False)
+
+
+@contextmanager
+def reading_back() -> Iterator[None]:
+    """Within it, the requests of a raw-response call only read back its result: their
+    attempts count, but the answer it reports stays its own request's (e.g. abort's 303).
+    A context variable: each task (and the blocking face's call on the bridge) has its own."""
+    token = _READING_BACK.set(True)
+    try:
+        yield
+    finally:
+        _READING_BACK.reset(token)
 
 
 class Recording:
@@ -91,6 +117,8 @@ class Recording:
         self.attempts += attempts
         if self.idempotency_key is None:
             self.idempotency_key = idempotency_key
+        if self.status and _READING_BACK.get():
+            return  # a read-back: the call's own answer is the one to report
         self.method, self.url, self.status, self.headers = method, url, status, headers
 
     def failed(self, attempts: int, idempotency_key: str | None) -> None:

@@ -1,4 +1,5 @@
 """`to_dict(model)`: a model as the JSON data it stands for; a decoded one as Purse sent it.
+`from_dict(data, cls)`: the way back, decoding the data as an answer is decoded.
 
 A decoded model keeps the JSON object it was read from (`extra.source`, see `_decoder`), which
 gives back what its attributes cannot hold: null vs absent, [] vs absent, a timestamp's text.
@@ -10,22 +11,24 @@ import types
 import typing
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
-from ._converter import _iso_datetime
+from ._converter import _iso_datetime, structure
 from ._decoder import SDK_ONLY_FIELDS, SourcedDict, parse_datetime
 from ._errors import ValidationError
 from .models._enums import PurseEnum
 
-__all__ = ["to_dict"]
+__all__ = ["from_dict", "to_dict"]
+
+T = TypeVar("T")
 
 #: A member to leave out of the output.
 _OMIT: Any = object()
 
 
-def to_dict(model: Any) -> dict[str, Any]:
+def to_dict(model: attrs.AttrsInstance) -> dict[str, Any]:
     """`model` (any purse_async model: a `Payment`, an `Operation`, an `Order`...) as JSON data:
     a new dict of dicts, lists, strings, numbers, booleans and None.
 
@@ -34,9 +37,10 @@ def to_dict(model: Any) -> dict[str, Any]:
     original text (`"2025-04-09T12:52:14.28Z"` stays so), unknown members (`extra`) at their
     place, numbers as sent; `json.dumps(to_dict(decoded))` equals the body read, as JSON. Members
     changed since (`attrs.evolve`) take their new value; a model you built leaves out the members
-    at None or empty (as request bodies are sent) and writes timestamps in ISO 8601 (`Z` for UTC).
-    `structure(to_dict(m), type(m)) == m` either way, except for what the SDK itself sets and the
-    API never sends (`Operation.idempotency_key`, `replayed`).
+    at None or empty (as request bodies are sent; an empty array the model requires is kept) and
+    writes timestamps in ISO 8601 (`Z` for UTC). `from_dict(to_dict(m), type(m)) == m` either
+    way, except for what the SDK itself sets and the API never sends (`Operation.idempotency_key`,
+    `replayed`).
 
     `ValidationError` (field "model") if `model` is not a purse_async model.
     """
@@ -49,16 +53,64 @@ def to_dict(model: Any) -> dict[str, Any]:
     return _model(model)
 
 
-_FIELDS: dict[type[Any], dict[str, bool]] = {}
+def from_dict(data: Mapping[str, Any], cls: type[T]) -> T:
+    """`data` (JSON data: what `to_dict` gave, or a payment kept as JSON) as the model `cls`
+    (`Payment`, `Operation`, `Order`...), decoded as an answer is: unknown members go to
+    `extra`, a status Purse adds later stays readable, and `to_dict` of the result gives
+    `data` back as it was.
+
+    `from_dict(to_dict(m), type(m)) == m`, except for what the SDK itself sets and the API never
+    sends (`Operation.idempotency_key`, `replayed`). The model holds a copy: changing `data`
+    afterwards changes nothing in it.
+
+    `DecodeError` (with the JSON `path`) if `data` does not fit `cls`; `ValidationError` (field
+    "cls") if `cls` is not a purse_async model class.
+    """
+    if not _is_model_class(cls):
+        raise ValidationError(
+            f"from_dict takes a purse_async model class (e.g. Payment), got {cls!r}",
+            field="cls",
+            value=cls,
+        )
+    # A copy, as an answer is its own fresh JSON: the model (its `extra`, its `Any` members)
+    # shares nothing the caller may change.
+    return structure(_json_copy(data), cls)
 
 
-def _fields(cls: type[Any]) -> dict[str, bool]:
-    """The members the API knows, in declaration order: is each one a tuple (a JSON array)?"""
+def _is_model_class(cls: object) -> bool:
+    # Not a TypeGuard (as `attrs.has` is): `cls` keeps its type[T] for the result.
+    return (
+        isinstance(cls, type)
+        and attrs.has(cls)
+        and cls.__module__.startswith("purse_async.models.")
+    )
+
+
+def _json_copy(value: Any) -> Any:
+    """Dicts and lists copied (a Mapping becomes a dict); anything else left to the decoder,
+    which refuses what JSON cannot hold where the model does not take it."""
+    if isinstance(value, Mapping):
+        return {key: _json_copy(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_json_copy(item) for item in value]
+    return value
+
+
+class _Field(typing.NamedTuple):
+    is_tuple: bool  # a JSON array
+    required: bool  # no default: written even when empty, or the model cannot be read back
+
+
+_FIELDS: dict[type[Any], dict[str, _Field]] = {}
+
+
+def _fields(cls: type[Any]) -> dict[str, _Field]:
+    """The members the API knows, in declaration order."""
     known = _FIELDS.get(cls)
     if known is not None:
         return known
     attrs.resolve_types(cls)
-    found: dict[str, bool] = {}
+    found: dict[str, _Field] = {}
     for f in attrs.fields(cls):
         if f.name in SDK_ONLY_FIELDS:
             continue
@@ -66,7 +118,7 @@ def _fields(cls: type[Any]) -> dict[str, bool]:
         if typing.get_origin(t) in (typing.Union, types.UnionType):
             args = [a for a in typing.get_args(t) if a is not type(None)]
             t = args[0] if len(args) == 1 else Any
-        found[f.name] = typing.get_origin(t) is tuple
+        found[f.name] = _Field(typing.get_origin(t) is tuple, f.default is attrs.NOTHING)
     _FIELDS[cls] = found
     return found
 
@@ -81,17 +133,17 @@ def _model(obj: Any) -> dict[str, Any]:
         # The members Purse sent, in its order: known ones from the attributes (they may have
         # changed since), unknown ones from `extra`.
         for key, raw in source.items():
-            is_tuple = fields.get(key)
-            if is_tuple is not None:
-                value = _member(getattr(obj, key), is_tuple, raw, True)
+            field = fields.get(key)
+            if field is not None:
+                value = _member(getattr(obj, key), field, raw, True)
                 if value is not _OMIT:
                     out[key] = value
             elif extra is not None and key in extra:
                 out[key] = _plain(extra[key])
-    for name, is_tuple in fields.items():
+    for name, field in fields.items():
         if source is not None and name in source:
             continue
-        value = _member(getattr(obj, name), is_tuple, None, False)
+        value = _member(getattr(obj, name), field, None, False)
         if value is not _OMIT:
             out[name] = value
     if extra:
@@ -102,13 +154,13 @@ def _model(obj: Any) -> dict[str, Any]:
     return out
 
 
-def _member(value: Any, is_tuple: bool, raw: Any, sent: bool) -> Any:
+def _member(value: Any, field: _Field, raw: Any, sent: bool) -> Any:
     """The JSON of one member: `raw` is what Purse sent for it, when `sent`."""
     if value is None:
         return None if sent and raw is None else _OMIT
-    if is_tuple and isinstance(value, tuple):
+    if field.is_tuple and isinstance(value, tuple):
         if not value:
-            return [] if sent and type(raw) is list else _OMIT
+            return [] if field.required or (sent and type(raw) is list) else _OMIT
         raws = raw if sent and type(raw) is list and len(raw) == len(value) else None
         if raws is None:
             return [_item(item, None, False) for item in value]

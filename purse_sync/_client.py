@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from ssl import SSLContext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from purse_async import AsyncPurse, RetryPolicy, Settings, TokenStore
+from purse_async import Settings
 from purse_sync._base import SyncClient
 from purse_sync.resources import (
     ClientSessions,
@@ -20,6 +20,9 @@ from purse_sync.resources import (
     WalletTokens,
     Webhooks,
 )
+
+if TYPE_CHECKING:
+    from purse_async import AsyncPurse, RetryPolicy, TokenStore
 
 __all__ = ["Purse"]
 

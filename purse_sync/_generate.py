@@ -27,8 +27,11 @@ How each public member of a purse_async class is mirrored (class names lose `Asy
   AsyncPurse is derived from its parent's by that method (`_DerivedPurse`);
 - `aclose`, `__aenter__`, `__aexit__`: `close`, `__enter__`, `__exit__` (in `_base.py`).
 Parameters, defaults, annotations and docstrings are copied (annotations as written: purse_async
-modules use `from __future__ import annotations`). A blocking call waits for its coroutine as
-long as the method's `deadline` (purse_async enforces it; the bridge adds a grace period).
+modules use `from __future__ import annotations`; the SDK names only annotations use are imported
+under `if TYPE_CHECKING:`, see `Imports`, and the package root re-exports purse_async's names on
+first use, see `render_init`: `import purse_sync` costs what `import purse_async` does). A
+blocking call waits for its coroutine as long as the method's `deadline` (purse_async enforces
+it; the bridge adds a grace period).
 Anything else public stops the generator with a message naming it, rather than being dropped
 silently.
 """
@@ -147,16 +150,50 @@ def _def(name: str, params: list[str], ret: str) -> str:
 
 
 class Imports:
-    """The `from module import name` lines a generated module needs (ruff sorts them)."""
+    """The `from module import name` lines a generated module needs (ruff sorts them).
+
+    A name added with `runtime=False` is one the module uses only in annotations (never
+    evaluated: generated modules have `from __future__ import annotations`); unless some code
+    also uses it, it is imported under `if TYPE_CHECKING:` when it comes from outside the
+    standard library. With the lazy re-exports of `render_init`, `import purse_sync` resolves
+    none of purse_async's lazy names, so builds no model class and loads no retry machinery:
+    1.28-1.30x -> 1.08-1.11x `import aiohttp`, level with `import purse_async`
+    (benchmarks/README.md, "Import time"). The generator emits this itself rather than leaving
+    it to ruff's TC001-TC003: their fix is unsafe-only, and unless `strict` it keeps a module's
+    annotation-only names eager when another name of that module is used at run time
+    (`AsyncPurse`, `RetryPolicy`, `TokenStore` beside `Settings` in _client.py); here every
+    name's use is known where the code is written.
+    """
 
     def __init__(self) -> None:
         self.names: dict[str, set[str]] = {}
+        self.runtime: set[tuple[str, str]] = set()
 
-    def add(self, module: str, name: str) -> None:
+    def add(self, module: str, name: str, *, runtime: bool = True) -> None:
         self.names.setdefault(module, set()).add(name)
+        if runtime:
+            self.runtime.add((module, name))
+
+    def _typing_only(self, module: str, name: str) -> bool:
+        stdlib = module.split(".")[0] in sys.stdlib_module_names
+        return not stdlib and (module, name) not in self.runtime
 
     def render(self) -> str:
-        return "".join(f"from {m} import {', '.join(sorted(n))}\n" for m, n in self.names.items())
+        eager: dict[str, list[str]] = {}
+        typing_only: dict[str, list[str]] = {}
+        for module, names in self.names.items():
+            for name in sorted(names):
+                into = typing_only if self._typing_only(module, name) else eager
+                into.setdefault(module, []).append(name)
+        if typing_only:
+            eager.setdefault("typing", []).append("TYPE_CHECKING")
+        out = "".join(f"from {m} import {', '.join(n)}\n" for m, n in eager.items())
+        if typing_only:
+            out += "\nif TYPE_CHECKING:\n"
+            out += "".join(
+                f"{INDENT}from {m} import {', '.join(n)}\n" for m, n in typing_only.items()
+            )
+        return out
 
 
 # -- introspection --------------------------------------------------------------------------
@@ -276,7 +313,7 @@ class Module:
                 obj = getattr(purse_async, word)
             if obj is None:
                 raise GenerationError(f"{where}: cannot resolve {word!r} in {annotation!r}")
-            self.imports.add(_home(word, obj), word)
+            self.imports.add(_home(word, obj), word, runtime=False)
             return word
 
         return IDENT.sub(fix, annotation)
@@ -450,7 +487,7 @@ def _derived_class(attrs: list[tuple[str, str]], module: Module) -> str:
     """The `Purse` subclass of derived clients: its AsyncPurse is made from its parent's
     current one (again after a fork), so the pool and token stay shared."""
     module.imports.add("collections.abc", "Callable")
-    module.imports.add("purse_async", "AsyncPurse")
+    module.imports.add("purse_async", "AsyncPurse", runtime=False)
     doc = (
         "A client made by `Purse.with_options(...)`: its AsyncPurse is derived from its\n"
         "parent's, sharing the connection pool, token and caches."
@@ -601,7 +638,14 @@ def render_client() -> str:
 
 def render_init() -> str:
     """The package root: the sync twins in place of the Async classes, and the very same
-    models, enums and exceptions as purse_async (one `except` catches both)."""
+    models, enums and exceptions as purse_async (one `except` catches both).
+
+    purse_async's names are re-exported lazily (PEP 562, as purse_async's own root does): an
+    eager `from purse_async import ...` of them all would resolve every lazy name, building all
+    the model classes and loading the retry machinery. The `TYPE_CHECKING` block is what mypy
+    and IDEs read; `__getattr__` hands out purse_async's object itself, so `purse_sync.X is
+    purse_async.X` and pickles name the defining module as before.
+    """
     twins = {"Purse", *(sync_name(c.__name__) for c in _resource_classes())}
     imports = Imports()
     exported: set[str] = set()
@@ -610,11 +654,14 @@ def render_init() -> str:
             if sync_name(name) not in twins:
                 raise GenerationError(f"purse_async exports {name} but purse_sync has no twin")
             continue
-        imports.add("purse_async", name)
+        imports.add("purse_async", name, runtime=False)
         exported.add(name)
+    if clash := exported & {*twins, *OWN_EXPORTS}:
+        raise GenerationError(f"purse_async exports {sorted(clash)}, which purse_sync defines")
     for name, where in OWN_EXPORTS.items():
         imports.add(where, name)
     imports.add("._client", "Purse")
+    imports.add("typing", "Any")
     for name in twins - {"Purse"}:
         imports.add(".resources", name)
     names = sorted({*exported, *twins, *OWN_EXPORTS})
@@ -623,7 +670,25 @@ def render_init() -> str:
         "`purse_sync.Purse` has the surface of `purse_async.AsyncPurse` as blocking calls, run on\n"
         "one background event-loop thread; models and exceptions are purse_async's own."
     )
-    return f'{HEADER}"""{doc}"""\n\n{imports.render()}\n__all__ = {names!r}\n'
+    lazy = (
+        "\n\n# purse_sync's own names are bound above; the others of __all__ are purse_async's,\n"
+        "# resolved on first use (purse_sync/_generate.py, render_init, says why). Type checkers\n"
+        "# read the TYPE_CHECKING imports instead, and do not see this `__getattr__`: seeing it,\n"
+        "# mypy would accept any name, e.g. a misspelt `purse_sync.Paymnet`.\n"
+        "if not TYPE_CHECKING:\n\n"
+        f"{INDENT}def __getattr__(name: str) -> Any:\n"
+        f"{INDENT * 2}if name not in __all__:\n"
+        f'{INDENT * 3}raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")\n'
+        f"{INDENT * 2}value = getattr(_purse_async, name)\n"
+        f"{INDENT * 2}globals()[name] = value\n"
+        f"{INDENT * 2}return value\n\n\n"
+        "def __dir__() -> list[str]:\n"
+        f"{INDENT}return sorted({{*globals(), *__all__}})\n"
+    )
+    return (
+        f'{HEADER}"""{doc}"""\n\nimport purse_async as _purse_async\n{imports.render()}\n'
+        f"__all__ = {names!r}{lazy}"
+    )
 
 
 def render_all() -> dict[str, str]:

@@ -14,6 +14,7 @@ import asyncio
 import copy
 import json
 import re
+import types
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -258,9 +259,24 @@ async def test_payment_answer_gives_the_operation_carrying_this_calls_key(
     assert op.id != answer["id"]
 
 
-async def test_payment_answer_without_keys_gives_the_newest_for_the_amount(
+@pytest.mark.parametrize("amount", [3000, None], ids=["amount", "all-available"])
+async def test_payment_answer_with_a_single_keyless_operation_gives_it(
+    mocked: aioresponses, face: Any, amount: int | None
+) -> None:
+    mocked.post(
+        CAPTURES_URL,
+        status=201,
+        payload=payment_answer([operation("cap-1", 3000, "2025-04-09T12:53:00Z")]),
+    )
+    op = await call(face, "payments.capture", "pay-1", amount=amount, idempotency_key="k-1")
+    assert (op.id, op.amount, op.idempotency_key, op.replayed) == ("cap-1", 3000, "k-1", False)
+
+
+async def test_payment_answer_with_several_keyless_operations_is_a_keyed_decode_error(
     mocked: aioresponses, face: Any
 ) -> None:
+    # Once the newest for the amount (cap-3) was returned: an earlier capture made under another
+    # key could be it. Which one this call made cannot be told: say so, never guess.
     answer = payment_answer(
         [
             operation("cap-1", 3000, "2025-04-09T12:53:00Z"),
@@ -269,16 +285,20 @@ async def test_payment_answer_without_keys_gives_the_newest_for_the_amount(
         ]
     )
     mocked.post(CAPTURES_URL, status=201, payload=answer)
-    op = await call(face, "payments.capture", "pay-1", amount=3000, idempotency_key="k-1")
-    assert (op.id, op.amount, op.idempotency_key, op.replayed) == ("cap-3", 3000, "k-1", False)
-    assert op.created_at == datetime(2025, 4, 9, 12, 56, tzinfo=timezone.utc)
+    with pytest.raises(pa.DecodeError) as info:
+        await call(face, "payments.capture", "pay-1", amount=3000, idempotency_key="k-1")
+    err = info.value
+    assert err.idempotency_key == "k-1" and err.may_have_been_applied is True
+    assert err.path == "$.captures" and err.body == answer
+    assert "3 captures and none carries an idempotency key" in str(err)
+    assert "retry with the same idempotency key (k-1)" in str(err)
 
 
 @pytest.mark.parametrize(
     ("captures", "why"),
     [
-        ([], "none of its 0 operations"),
-        ([operation("cap-1", 5000, "2025-04-09T12:53:00Z")], "for amount 3000"),
+        ([], "it holds no captures"),
+        ([operation("cap-1", 5000, "2025-04-09T12:53:00Z")], "for amount 5000, not 3000"),
         (
             [operation("c1", 3000, "2025-04-09T12:53:00Z", idempotency_key="someone-else")],
             "0 operations carry the key",
@@ -288,10 +308,10 @@ async def test_payment_answer_without_keys_gives_the_newest_for_the_amount(
                 operation("a", 3000, "2025-04-09T12:53:00Z"),
                 operation("b", 3000, "2025-04-09T12:53:00Z"),
             ],
-            "2 of them are the newest",
+            "2 captures and none carries",
         ),
     ],
-    ids=["no-capture", "other-amount", "other-key", "tie"],
+    ids=["no-capture", "other-amount", "other-key", "two-alike"],
 )
 async def test_payment_answer_with_no_identifiable_operation_is_a_keyed_decode_error(
     mocked: aioresponses, face: Any, captures: list[dict[str, Any]], why: str
@@ -345,11 +365,71 @@ def test_payment_answer_from_the_sandbox_sync(threaded_sandbox: ThreadedSandbox)
         )
         payment_id = purse.redirections.verify(box.checkout(session.id)).payment_id
         assert payment_id is not None
-        first = purse.payments.capture(payment_id, amount=4000)
+        first = purse.payments.capture(payment_id, amount=4000, idempotency_key="k-s")
         body = box.sandbox.payment(payment_id)
         box.sandbox.faults.fail_next(status=201, path=f"{payment_id}/captures", body=body)
         op = purse.payments.capture(payment_id, amount=4000, idempotency_key="k-s")
         assert (op.id, op.amount, op.idempotency_key) == (first.id, 4000, "k-s")
+
+
+async def test_two_alike_captures_in_a_payment_answer_are_not_guessed_async(
+    purse_client: pa.AsyncPurse, purse_sandbox: Sandbox
+) -> None:
+    session = await purse_client.client_sessions.create(
+        amount=12000, currency="EUR", shopper_redirection_url=RETURN, order={"reference": "o-6"}
+    )
+    url = await purse_sandbox.checkout(session.id, card=MagicCards.AUTHORIZED)
+    payment_id = (await purse_client.redirections.verify(url)).payment_id
+    assert payment_id is not None
+    path = f"{payment_id}/captures"
+    first = await purse_client.payments.capture(payment_id, amount=4000, idempotency_key="k-a")
+    # The k-b capture is applied, its answer lost; the next attempt is answered with the
+    # payment, which now holds two 4000 captures and no keys.
+    purse_sandbox.faults.drop_connection(when="after", path=path)
+    with pytest.raises(pa.APIConnectionError):
+        await purse_client.payments.capture(
+            payment_id, amount=4000, idempotency_key="k-b", max_retries=0
+        )
+    body = purse_sandbox.payment(payment_id)
+    second = body["captures"][1]["id"]
+    purse_sandbox.faults.fail_next(status=201, path=path, body=body)
+    with pytest.raises(pa.DecodeError) as info:  # never the k-a capture as if k-b made it
+        await purse_client.payments.capture(payment_id, amount=4000, idempotency_key="k-b")
+    err = info.value
+    assert (err.idempotency_key, err.may_have_been_applied, err.path) == ("k-b", True, "$.captures")
+    # Retrying with the key, as the error says: Purse's replay names the k-b capture.
+    assert err.idempotency_key is not None
+    op = await purse_client.payments.capture(
+        payment_id, amount=4000, idempotency_key=err.idempotency_key
+    )
+    assert (op.id, op.idempotency_key, op.replayed) == (second, "k-b", True)
+    assert op.id != first.id and len(purse_sandbox.payment(payment_id)["captures"]) == 2
+
+
+def test_two_alike_captures_in_a_payment_answer_are_not_guessed_sync(
+    threaded_sandbox: ThreadedSandbox,
+) -> None:
+    box = threaded_sandbox
+    with purse_sync.Purse(**box.sandbox.client_kwargs()) as purse:
+        session = purse.client_sessions.create(
+            amount=12000, currency="EUR", shopper_redirection_url=RETURN, order={"reference": "o-7"}
+        )
+        payment_id = purse.redirections.verify(box.checkout(session.id)).payment_id
+        assert payment_id is not None
+        path = f"{payment_id}/captures"
+        first = purse.payments.capture(payment_id, amount=4000, idempotency_key="k-a")
+        box.sandbox.faults.drop_connection(when="after", path=path)
+        with pytest.raises(pa.APIConnectionError):
+            purse.payments.capture(payment_id, amount=4000, idempotency_key="k-b", max_retries=0)
+        body = box.sandbox.payment(payment_id)
+        second = body["captures"][1]["id"]
+        box.sandbox.faults.fail_next(status=201, path=path, body=body)
+        with pytest.raises(pa.DecodeError) as info:
+            purse.payments.capture(payment_id, amount=4000, idempotency_key="k-b")
+        assert (info.value.idempotency_key, info.value.may_have_been_applied) == ("k-b", True)
+        op = purse.payments.capture(payment_id, amount=4000, idempotency_key="k-b")
+        assert (op.id, op.idempotency_key, op.replayed) == (second, "k-b", True)
+        assert op.id != first.id
 
 
 # -- 3. abort answered 303 ---------------------------------------------------------------------
@@ -376,6 +456,33 @@ async def test_abort_takes_a_303_as_success_without_following_it(
     assert all(str(url).startswith(BASE) for _, url in mocked.requests)
 
 
+async def test_a_raw_abort_answered_303_reports_the_303_with_the_session_read_back(
+    mocked: aioresponses, face: Any
+) -> None:
+    mocked.post(
+        f"{SESSION_URL}/abort",
+        status=303,
+        headers={"Location": RETURN, "x-request-id": "req-abort"},
+        body="<html>See other</html>",
+    )
+    mocked.get(
+        SESSION_URL,
+        payload=session_json("ABORTED_BY_MERCHANT"),
+        headers={"x-request-id": "req-get"},
+    )
+    raw_abort = face.client_sessions.with_raw_response.abort
+    kw = {"idempotency_key": "k-ab"}
+    if isinstance(face, pa.AsyncPurse):
+        raw = await raw_abort("cs-1", **kw)
+    else:
+        raw = await asyncio.to_thread(raw_abort, "cs-1", **kw)
+    assert raw.parsed.status is ClientSessionStatus.ABORTED_BY_MERCHANT  # read back by the GET
+    # ...but the response is the abort's own: its 303, headers and request id.
+    assert (raw.status, raw.method, raw.request_id) == (303, "POST", "req-abort")
+    assert raw.url == f"{SESSION_URL}/abort" and raw.headers["location"] == RETURN
+    assert raw.idempotency_key == "k-ab" and raw.attempts == 2  # the read-back counts
+
+
 async def test_a_303_elsewhere_is_still_an_error(mocked: aioresponses, face: Any) -> None:
     mocked.get(PAYMENT_URL, status=303, headers={"Location": RETURN})
     with pytest.raises(pa.APIStatusError) as info:
@@ -394,6 +501,7 @@ async def test_abort_answered_303_by_the_sandbox_async(
         session.id, extra_headers={"Accept": "text/html"}
     )
     assert raw.parsed.status is ClientSessionStatus.ABORTED_BY_MERCHANT
+    assert (raw.status, raw.method, raw.headers["Location"]) == (303, "POST", RETURN)
     stats = purse_sandbox.stats.requests_by_path
     assert stats[f"POST /payment/v2/client-sessions/{session.id}/abort"] == 1
 
@@ -405,6 +513,14 @@ def test_abort_answered_303_by_the_sandbox_sync(threaded_sandbox: ThreadedSandbo
         )
         aborted = purse.client_sessions.abort(session.id, extra_headers={"Accept": "text/html"})
         assert aborted.status is ClientSessionStatus.ABORTED_BY_MERCHANT
+        other = purse.client_sessions.create(
+            amount=1000, currency="EUR", shopper_redirection_url=RETURN, order={"reference": "o-8"}
+        )
+        raw = purse.client_sessions.with_raw_response.abort(
+            other.id, extra_headers={"Accept": "text/html"}
+        )
+        assert raw.parsed.status is ClientSessionStatus.ABORTED_BY_MERCHANT
+        assert (raw.status, raw.method, raw.headers["Location"]) == (303, "POST", RETURN)
 
 
 # -- 4. to_dict ------------------------------------------------------------------------------
@@ -509,6 +625,86 @@ def test_structure_of_to_dict_is_the_model(case: tuple[type[Any], dict[str, Any]
         again = structure(pa.to_dict(m), cls)
         assert again == m
         assert json.dumps(pa.to_dict(again)) == json.dumps(pa.to_dict(m))
+        assert pa.from_dict(pa.to_dict(m), cls) == m
+
+
+def test_from_dict_is_the_way_back_from_to_dict() -> None:
+    payment = structure(copy.deepcopy(SEED), Payment)
+    data = pa.to_dict(payment)
+    back = pa.from_dict(data, Payment)
+    assert back == payment and type(back) is Payment
+    assert json.dumps(pa.to_dict(back)) == json.dumps(SEED)  # still as Purse sent it
+    # Its own copy: changing the data afterwards changes nothing in the model.
+    data["order"]["reference"] = "changed"
+    data["zz_new"] = {"a": [1]}
+    assert pa.to_dict(back) == pa.to_dict(payment)
+    data_loyalty = {"points": [1]}
+    kept = pa.from_dict({**data, "loyalty": data_loyalty}, Payment)
+    data_loyalty["points"].append(2)
+    assert kept.extra["loyalty"] == {"points": [1]} and kept.order is not None
+    assert kept.order.reference == "changed"
+    # Any Mapping, any model (a nested one too); unknown members and statuses kept.
+    op = pa.from_dict(
+        types.MappingProxyType({"id": "c1", "amount": 5, "status": "NEW_ONE", "x": [1]}),
+        pa.Operation,
+    )
+    assert (op.id, op.amount, op.status.is_known, op.extra) == ("c1", 5, False, {"x": [1]})
+    assert purse_sync.from_dict is pa.from_dict and "from_dict" in pa.__all__
+    assert "from_dict" in purse_sync.__all__
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        ({"id": "p", "amount": "12000"}, "$.amount"),
+        ({"id": "p", "captures": [{"id": "c", "amount": 1.5}]}, "$.captures[0].amount"),
+        ({"id": "p", "created_at": "yesterday"}, "$.created_at"),
+        ([{"id": "p"}], "$"),
+    ],
+    ids=["string-amount", "nested", "timestamp", "not-an-object"],
+)
+def test_from_dict_of_data_that_does_not_fit_is_a_decode_error(data: Any, path: str) -> None:
+    with pytest.raises(pa.DecodeError) as info:
+        pa.from_dict(data, Payment)
+    assert info.value.path == path and "Payment" in str(info.value)
+
+
+@pytest.mark.parametrize("cls", [dict, int, pa.APIResponse, "Payment"], ids=repr)
+def test_from_dict_takes_only_a_model_class(cls: Any) -> None:
+    with pytest.raises(pa.ValidationError) as info:
+        pa.from_dict({"id": "p"}, cls)
+    assert info.value.field == "cls" and info.value.value is cls
+
+
+async def test_from_dict_round_trips_a_payment_from_the_sandbox_async(
+    purse_client: pa.AsyncPurse, purse_sandbox: Sandbox
+) -> None:
+    session = await purse_client.client_sessions.create(
+        amount=3000, currency="EUR", shopper_redirection_url=RETURN, order={"reference": "o-9"}
+    )
+    url = await purse_sandbox.checkout(session.id, card=MagicCards.AUTHORIZED)
+    payment_id = (await purse_client.redirections.verify(url)).payment_id
+    assert payment_id is not None
+    await purse_client.payments.capture(payment_id, amount=1000)
+    payment = await purse_client.payments.retrieve(payment_id)
+    kept = json.dumps(pa.to_dict(payment))  # e.g. stored in a database
+    assert pa.from_dict(json.loads(kept), Payment) == payment
+
+
+def test_from_dict_round_trips_a_payment_from_the_sandbox_sync(
+    threaded_sandbox: ThreadedSandbox,
+) -> None:
+    box = threaded_sandbox
+    with purse_sync.Purse(**box.sandbox.client_kwargs()) as purse:
+        session = purse.client_sessions.create(
+            amount=3000, currency="EUR", shopper_redirection_url=RETURN, order={"reference": "o-10"}
+        )
+        payment_id = purse.redirections.verify(box.checkout(session.id)).payment_id
+        assert payment_id is not None
+        purse.payments.capture(payment_id, amount=1000)
+        payment = purse.payments.retrieve(payment_id)
+        kept = json.dumps(purse_sync.to_dict(payment))
+        assert purse_sync.from_dict(json.loads(kept), purse_sync.Payment) == payment
 
 
 # -- 5. request objects checked against their model --------------------------------------------

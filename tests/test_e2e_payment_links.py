@@ -152,18 +152,20 @@ async def test_refused_attempt_reopens_paid_locks_and_both_streams_parse(
 
 
 def test_refused_then_paid_sync(threaded_sandbox: ThreadedSandbox) -> None:
-    sandbox = threaded_sandbox.sandbox
-    with ps.Purse(**sandbox.client_kwargs()) as purse:
+    box = threaded_sandbox
+    with ps.Purse(**box.sandbox.client_kwargs()) as purse:
         link = purse.payment_links.create(**link_args(), webhook=DEAD_HOOK)
-        threaded_sandbox.call(sandbox.pay_payment_link(link.id, card=MagicCards.REFUSED))
+        box.pay_payment_link(link.id, card=MagicCards.REFUSED)
         assert purse.payment_links.retrieve(link.id).status == "OPENED"
-        back = threaded_sandbox.call(sandbox.pay_payment_link(link.id))
+        back = box.pay_payment_link(link.id)
         assert purse.redirections.verify(back).extra["payment_link_status"] == "PAID"
         assert purse.payment_links.retrieve(link.id).status is pa.PaymentLinkStatus.PAID
+        assert box.payment_link(link.id)["status"] == "PAID"
+        assert len(box.created("payments", order_reference="INV-1")) == 2
         with pytest.raises(ValueError, match="PAID"):
-            threaded_sandbox.call(sandbox.pay_payment_link(link.id))
-        threaded_sandbox.call(sandbox.wait_for_webhooks())
-        parsed = [purse.webhooks.parse_any(body) for body in delivered(sandbox)]
+            box.pay_payment_link(link.id)
+        box.wait_for_webhooks()
+        parsed = [purse.webhooks.parse_any(body) for body in delivered(box.sandbox)]
         assert [type(item) for item in parsed] == [pa.Payment, pa.PaymentLink] * 2
         assert [p.status for p in parsed if isinstance(p, pa.PaymentLink)] == ["OPENED", "PAID"]
 
@@ -185,6 +187,30 @@ async def test_an_attempt_awaiting_its_outcome_holds_the_link(
     assert second is not None and second != payment_id
     purse_sandbox.settle_pending(second)
     assert (await purse_client.payment_links.retrieve(link.id)).status == "PAID"
+
+
+def test_an_attempt_awaiting_its_outcome_sync(threaded_sandbox: ThreadedSandbox) -> None:
+    # The blocking twins run on the sandbox's loop: settling a payment there also schedules
+    # the link's webhook on it (the sandbox's own settle_pending, called here, has no loop).
+    box = threaded_sandbox
+    with ps.Purse(**box.sandbox.client_kwargs()) as purse:
+        link = purse.payment_links.create(**link_args(), webhook=DEAD_HOOK)
+        back = box.pay_payment_link(link.id, card=MagicCards.PENDING)
+        payment_id = purse.redirections.verify(back).payment_id
+        assert payment_id is not None
+        assert purse.payment_links.retrieve(link.id).status == "PENDING"
+        with pytest.raises(ValueError, match="PENDING"):
+            box.pay_payment_link(link.id)
+        box.settle_pending(payment_id, "REFUSED")
+        assert purse.payment_links.retrieve(link.id).status == "OPENED"
+        box.pay_payment_link(link.id, card=MagicCards.PENDING)
+        second = purse.payment_links.retrieve(link.id).payment_id
+        assert second is not None and second != payment_id
+        box.settle_pending(second)
+        assert purse.payment_links.retrieve(link.id).status == "PAID"
+        box.wait_for_webhooks()
+        links = [d.body for d in box.sandbox.webhook_deliveries if d.body.get("status")]
+        assert [body["status"] for body in links] == ["PENDING", "OPENED", "PENDING", "PAID"]
 
 
 async def test_unusable_card_input_makes_no_attempt(
@@ -260,12 +286,12 @@ async def test_process_any_dedupes_each_stream(
 
 
 def test_process_any_sync(threaded_sandbox: ThreadedSandbox) -> None:
-    sandbox = threaded_sandbox.sandbox
-    with ps.Purse(**sandbox.client_kwargs()) as purse:
+    box = threaded_sandbox
+    with ps.Purse(**box.sandbox.client_kwargs()) as purse:
         link = purse.payment_links.create(**link_args(), webhook=DEAD_HOOK)
-        threaded_sandbox.call(sandbox.pay_payment_link(link.id))
-        threaded_sandbox.call(sandbox.wait_for_webhooks())
-        events = [purse.webhooks.process_any(body) for body in delivered(sandbox)]
+        box.pay_payment_link(link.id)
+        box.wait_for_webhooks()
+        events = [purse.webhooks.process_any(body) for body in delivered(box.sandbox)]
         assert [type(e) for e in events] == [pa.WebhookEvent, pa.PaymentLinkEvent]
         assert isinstance(events[1], pa.PaymentLinkEvent)
         assert events[1].payment_link.status == "PAID"

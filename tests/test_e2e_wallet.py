@@ -189,6 +189,80 @@ def test_merchant_id_and_scope_settings(monkeypatch: pytest.MonkeyPatch) -> None
 BAD_REFERENCES = ["../C-1", "C/1", "..", ".", "C 1", "C%2F1", "C?1", "C#1", "C\\1", "C\n1", "", 5]
 
 
+# -- whose card: a payment naming a customer uses only that customer's cards ------------------
+
+
+async def test_another_customers_saved_card_is_refused(
+    purse_client: pa.AsyncPurse, purse_sandbox: Sandbox
+) -> None:
+    token = purse_sandbox.save_card(MagicCards.AUTHORIZED, customer_reference="C-1")
+    with pytest.raises(pa.UnprocessableEntityError) as caught:
+        await purse_client.payments.charge_saved_card(
+            **mit_args(token, "SUB-C2"), customer={"reference": "C-2"}
+        )
+    err = caught.value
+    assert [e.pointer for e in err.errors] == ["/split/0/wallet_token"]
+    assert "split[0].wallet_token" in str(err) and str(err).count("another customer") == 1
+    assert purse_sandbox.created("payments") == []  # refused before any authorization
+    # Its owner, or a charge naming no customer (Purse's docs say nothing), still pays.
+    for customer in ({"reference": "C-1"}, None):
+        paid = await purse_client.payments.charge_saved_card(
+            **mit_args(token, f"SUB-C1-{customer is None}"), customer=customer
+        )
+        assert paid.authorization is not None and paid.authorization.status == "AUTHORIZED"
+
+
+def test_another_customers_saved_card_is_refused_sync(threaded_sandbox: ThreadedSandbox) -> None:
+    box = threaded_sandbox
+    token = box.save_card(MagicCards.AUTHORIZED, customer_reference="C-1")
+    with purse_sync.Purse(**box.sandbox.client_kwargs()) as purse:
+        with pytest.raises(pa.UnprocessableEntityError) as caught:
+            purse.payments.charge_saved_card(
+                **mit_args(token, "SUB-C2"), customer={"reference": "C-2"}
+            )
+        assert [e.pointer for e in caught.value.errors] == ["/split/0/wallet_token"]
+        assert box.created("payments") == []
+        paid = purse.payments.charge_saved_card(
+            **mit_args(token, "SUB-C1"), customer={"reference": "C-1"}
+        )
+        assert paid.authorization is not None and paid.authorization.status == "AUTHORIZED"
+        assert len(box.created("payments", order_reference="SUB-C1")) == 1
+
+
+# -- a charge names its order -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("order", "field"),
+    [
+        (None, "order"),
+        ({"net_amount": 990}, "order.reference"),
+        ({"reference": " "}, "order.reference"),
+    ],
+)
+async def test_a_charge_needs_an_order_reference(
+    purse_client: pa.AsyncPurse, purse_sandbox: Sandbox, order: Any, field: str
+) -> None:
+    token = purse_sandbox.save_card(MagicCards.AUTHORIZED, customer_reference="C-1")
+    with pytest.raises(pa.ValidationError) as caught:
+        await purse_client.payments.charge_saved_card(**{**mit_args(token, "X"), "order": order})
+    assert (caught.value.field, caught.value.value) == (
+        field,
+        None if order is None else order.get("reference"),
+    )
+    assert purse_sandbox.stats.requests_by_path["POST /payment/v2/payments"] == 0
+
+
+def test_a_charge_needs_an_order_sync(threaded_sandbox: ThreadedSandbox) -> None:
+    box = threaded_sandbox
+    token = box.save_card(MagicCards.AUTHORIZED, customer_reference="C-1")
+    with purse_sync.Purse(**box.sandbox.client_kwargs()) as purse:
+        with pytest.raises(pa.ValidationError) as caught:
+            purse.payments.charge_saved_card(**{**mit_args(token, "X"), "order": None})
+        assert caught.value.field == "order"
+    assert box.created("payments") == []
+
+
 @pytest.mark.parametrize("reference", BAD_REFERENCES)
 async def test_a_reference_that_would_change_the_path_is_refused_before_sending(
     purse_client: pa.AsyncPurse, purse_sandbox: Sandbox, reference: Any
@@ -394,6 +468,23 @@ async def test_scope_is_sent_as_a_form_field(mocked: aioresponses) -> None:
             scope=scope,
         ) as purse:
             await purse.authenticate()
+        form = _sent(mocked, "POST", f"{BASE}/oauth/token")[-1]["data"]
+        expected = {"grant_type": "client_credentials"}
+        assert form == (expected if scope is None else {**expected, "scope": scope})
+
+
+def test_scope_is_sent_as_a_form_field_sync(mocked: aioresponses) -> None:
+    for scope in ("express-checkout", None):
+        mocked.post(f"{BASE}/oauth/token", payload={**TOKEN, "scope": scope})
+        with purse_sync.Purse(
+            client_id="c",
+            client_secret="s",
+            api_key="k",
+            base_url=BASE,
+            allow_insecure_http=True,
+            scope=scope,
+        ) as purse:
+            purse.authenticate()
         form = _sent(mocked, "POST", f"{BASE}/oauth/token")[-1]["data"]
         expected = {"grant_type": "client_credentials"}
         assert form == (expected if scope is None else {**expected, "scope": scope})

@@ -4,7 +4,10 @@
   redirection check), nor the sandbox.
 - `import purse_async` (and `from purse_async import AsyncPurse`) builds no model class, imports
   no cattrs and no retry machinery: they load on first use (benchmarks/README.md, "Import
-  time"); the lazy names resolve, unpickle in a fresh process, and mypy sees them.
+  time"); the lazy names resolve, unpickle in a fresh process, and mypy sees them. The same
+  holds for `import purse_sync` (and `from purse_sync import Purse`): its re-exports of
+  purse_async's names are lazy and are purse_async's very objects, and its generated modules
+  import the names they use only in annotations under `TYPE_CHECKING`.
 - pytest's start-up (the plugin is an entry point, loaded by every run) imports no sandbox.
 - The built wheel and sdist hold both packages, both `py.typed`, the plugin's entry point and
   the metadata; the wheel installed in a fresh venv, outside this repository, runs the demo
@@ -123,13 +126,22 @@ DEFERRED = (
     "purse_async._authorization_retry",
     "purse_async._declines",
     "purse_async.resources._authorize",
+    "purse_async._endpoints",
     "difflib",
 )
 #: Loaded at import on purpose: the enums (cheap, and the client's modules compare statuses).
 EAGER = {"purse_async.models._enums"}
 
 
-@pytest.mark.parametrize("code", ["import purse_async", "from purse_async import AsyncPurse"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import purse_async",
+        "from purse_async import AsyncPurse",
+        "import purse_sync",
+        "from purse_sync import Purse",
+    ],
+)
 def test_import_builds_no_model_and_loads_no_cattrs(code: str, tmp_path: Path) -> None:
     loaded = _loaded(sys.executable, f"{THIS_CHECKOUT}\n{code}", tmp_path, DEFERRED)
     assert set(loaded) - EAGER == set()
@@ -239,6 +251,142 @@ def test_models_unpickle_in_a_fresh_process(tmp_path: Path) -> None:
         check=True,
     ).stdout.splitlines()
     assert out == ["|".join(repr(v) for v in values[:3]), "amount -1"]
+
+
+def test_purse_sync_reexports_are_purse_async_objects(tmp_path: Path) -> None:
+    """Every purse_async name purse_sync re-exports (lazily) is purse_async's very object, so
+    one `except` or `isinstance` serves both faces; `from purse_sync import *` and `dir()` see
+    them all; the sync twins stay purse_sync's own; a wrong name is an AttributeError."""
+    code = f"""
+        {THIS_CHECKOUT}
+        import purse_sync
+        import purse_async
+        names = [n for n in purse_async.__all__ if not n.startswith("Async")]
+        for name in names:
+            assert getattr(purse_sync, name) is getattr(purse_async, name), name
+        own = set(purse_sync.__all__) - set(names)
+        assert own == {{"Purse", "BlockingCallWarning", "BridgeError"}} | {{
+            n.removeprefix("Async") for n in purse_async.__all__ if n.startswith("Async")
+        }}, own
+        for name in own:
+            assert getattr(purse_sync, name).__module__.startswith("purse_sync."), name
+        star = {{}}
+        exec("from purse_sync import *", star)
+        assert set(purse_sync.__all__) <= set(star), set(purse_sync.__all__) - set(star)
+        assert all(star[n] is getattr(purse_sync, n) for n in purse_sync.__all__)
+        assert set(purse_sync.__all__) <= set(dir(purse_sync))
+        for name in ("Paymnt", "AsyncPurse", "AsyncPayments", "_LAZY"):
+            try:
+                getattr(purse_sync, name)
+            except AttributeError:
+                pass
+            else:
+                raise AssertionError(name)
+        print("OK")
+        """
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=tmp_path,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.stdout.strip() == "OK", out.stderr
+
+
+def test_mypy_sees_what_purse_sync_reexports() -> None:
+    """purse_sync/__init__.py's `if TYPE_CHECKING:` block (what mypy and IDEs read) imports
+    from purse_async exactly the names `__getattr__` resolves there."""
+    import purse_async
+    import purse_sync
+
+    typed = _type_checking_imports(ROOT / "purse_sync" / "__init__.py")
+    assert set(typed) == {"purse_async"}
+    assert typed["purse_async"] == set(purse_sync.__all__) & set(purse_async.__all__)
+
+
+def _annotation_nodes(tree: ast.AST) -> set[int]:
+    """The ids of every node inside an annotation (never evaluated: `from __future__ import
+    annotations`)."""
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        annotations: list[ast.expr | None] = []
+        if isinstance(node, ast.arg):
+            annotations.append(node.annotation)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            annotations.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            annotations.append(node.annotation)
+        for annotation in annotations:
+            if annotation is not None:
+                found.update(id(n) for n in ast.walk(annotation))
+    return found
+
+
+GENERATED = sorted(
+    path.relative_to(ROOT / "purse_sync").as_posix()
+    for path in [*(ROOT / "purse_sync").glob("*.py"), *(ROOT / "purse_sync").glob("resources/*.py")]
+    if path.read_text(encoding="utf-8").startswith("# GENERATED")
+)
+
+
+@pytest.mark.parametrize("rel", [r for r in GENERATED if r != "__init__.py"])
+def test_generated_modules_import_annotation_only_names_for_type_checking(rel: str) -> None:
+    """A generated module imports purse_async's names under `TYPE_CHECKING` (importing them
+    would build the model classes), and uses those names only in annotations: one used at run
+    time would be a NameError there."""
+    tree = ast.parse((ROOT / "purse_sync" / rel).read_text(encoding="utf-8"))
+    typed = set().union(*_type_checking_imports(ROOT / "purse_sync" / rel).values())
+    if typed:
+        future = {a.name for n in tree.body if isinstance(n, ast.ImportFrom) for a in n.names}
+        assert "annotations" in future
+    eager = {
+        (node.module, alias.name)
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("purse_async")
+        for alias in node.names
+    }
+    in_annotations = _annotation_nodes(tree)
+    used_at_run_time = {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and id(node) not in in_annotations
+    }
+    assert typed & used_at_run_time == set()
+    # What stays eager is what the code uses at run time (e.g. `Settings` in `from_env`).
+    assert {name for _, name in eager} <= used_at_run_time
+
+
+def test_models_pickled_via_purse_sync_unpickle_in_a_fresh_process(tmp_path: Path) -> None:
+    """A model or error reached through purse_sync pickles as purse_async's class (its defining
+    module): a sync-only worker that imported just purse_sync reads it back as the same class."""
+    import purse_sync
+
+    values = [
+        purse_sync.Order(reference="r-2", net_amount=900),
+        purse_sync.DeclineKind.HARD,
+        purse_sync.ValidationError("bad", field="currency", value="EURO"),
+    ]
+    blob = base64.b64encode(pickle.dumps(values)).decode()
+    code = f"""
+        {THIS_CHECKOUT}
+        import base64, pickle
+        import purse_sync
+        order, kind, error = pickle.loads(base64.b64decode({blob!r}))
+        assert type(order) is purse_sync.Order and type(kind) is purse_sync.DeclineKind
+        assert isinstance(error, purse_sync.ValidationError)
+        print(repr(order), kind.name, error.field, error.value)
+        """
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=tmp_path,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.stdout.split("\n")[0] == f"{values[0]!r} HARD currency EURO", out.stderr
 
 
 def test_converter_is_built_on_the_first_misfit(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import purse_async as pa
 from purse_async.testing import MagicCards, Sandbox
 from tests.test_sandbox_support import ISO_Z, RETURN, UUID, Api
 
@@ -116,6 +117,28 @@ async def test_validation_lists_every_bad_field(api: Api) -> None:
     reply = await api.call("POST", "/client-sessions", {"amount": 1.5, "currency": "x"})
     pointers = {e["pointer"] for e in reply.body["errors"]}
     assert pointers >= {"/entity_id", "/shopper_redirection_url", "/order", "/amount", "/currency"}
+
+
+async def test_each_field_error_is_said_once(api: Api) -> None:
+    # Each field's message is in `errors` only: the error the SDK raises (title, detail, then
+    # each field) says every one once.
+    bad = {"capture_mode": "LATER", "integration_mode": "POPUP"}
+    reply = await api.call("POST", "/client-sessions", _body(api, **bad))
+    messages = [e["detail"] for e in reply.body["errors"]]
+    assert [e["pointer"] for e in reply.body["errors"]] == ["/capture_mode", "/integration_mode"]
+    assert not any(message in reply.body["detail"] for message in messages)
+    async with api.sb.client() as purse:
+        with pytest.raises(pa.BadRequestError) as caught:
+            await purse.client_sessions.create(
+                amount=12000,
+                currency="EUR",
+                shopper_redirection_url=RETURN,
+                order={"reference": "ORDER-1", "net_amount": 12000},
+                extra_body=bad,
+            )
+    said = str(caught.value)
+    assert all(said.count(message) == 1 for message in messages), said
+    assert said.count("/capture_mode") == said.count("/integration_mode") == 1
 
 
 async def test_zero_amount_needs_allow_future_usage(api: Api) -> None:

@@ -142,6 +142,33 @@ def test_public_names() -> None:
     assert all(hasattr(testing, name) for name in testing.__all__)
 
 
+# Every Sandbox helper that reads or changes its state, and the blocking twin ThreadedSandbox
+# runs on the sandbox's loop for a test's thread (purse_sync, Django).
+TWINS = (
+    "checkout",
+    "pay_payment_link",
+    "save_card",
+    "settle_pending",
+    "wait_for_webhooks",
+    "payment",
+    "payment_link",
+    "session",
+    "created",
+    "ledger",
+)
+
+
+@pytest.mark.parametrize("name", TWINS)
+def test_threaded_twins_take_the_sandbox_helpers_arguments(name: str) -> None:
+    import inspect
+
+    twin = inspect.signature(getattr(testing.ThreadedSandbox, name)).parameters
+    helper = inspect.signature(getattr(Sandbox, name)).parameters
+    as_listed = [(p.name, p.kind, p.default) for p in helper.values()]
+    assert [(p.name, p.kind, p.default) for p in twin.values()] == as_listed
+    assert f"Sandbox.{name}" in (getattr(testing.ThreadedSandbox, name).__doc__ or "")
+
+
 def test_the_sandbox_imports_no_sdk_module_outside_testing() -> None:
     import pathlib
 

@@ -137,7 +137,7 @@ def pay(
     session = purse.client_sessions.create(
         amount=12000, currency="EUR", shopper_redirection_url=RETURN, order={"reference": "sync-1"}
     )
-    url = box.call(box.sandbox.checkout(session.id, card=card))
+    url = box.checkout(session.id, card=card)
     redirect = purse.redirections.verify(url)
     assert redirect.payment_id is not None
     return purse.payments.retrieve(redirect.payment_id)

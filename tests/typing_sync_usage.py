@@ -4,6 +4,9 @@ assignment below would fail to type-check)."""
 
 from __future__ import annotations
 
+import purse_async
+import purse_async.models
+import purse_async.testing
 import purse_sync
 from purse_sync import (
     APIResponse,
@@ -82,3 +85,14 @@ def catches_what_purse_async_raises(purse: purse_sync.Purse) -> str | None:
     except purse_sync.NotFoundError as exc:
         return str(exc)
     return None
+
+
+def misspelt_names_are_type_errors() -> object:
+    # The packages resolve names lazily, but mypy sees no module `__getattr__` (it would
+    # accept any name): a misspelt one is an error (--strict flags an unused ignore).
+    return (
+        purse_async.models.Paymnt,  # type: ignore[attr-defined]
+        purse_async.testing.Sandboxx,  # type: ignore[attr-defined]
+        purse_async.Paymnt,  # type: ignore[attr-defined]
+        purse_sync.Paymnt,  # type: ignore[attr-defined]
+    )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import models as _models
 from .._errors import ValidationError
-from .._response import AsyncRawResponses, raw_response
+from .._response import AsyncRawResponses, raw_response, reading_back
 from ..models import ChallengeIndicator
 from ._base import (
     API_PREFIX,
@@ -230,7 +230,8 @@ class AsyncClientSessions(AsyncAPIResource):
 
         Raises `ConflictError` if the session is already submitted, expired or aborted. A
         `303 See Other` answer (Purse's hosted-page docs redirect to the redirection URL after an
-        abort) is a success: the redirect is not followed, and the session is read back.
+        abort) is a success: the redirect is not followed, and the session is read back
+        (`with_raw_response.abort` reports the 303 itself, with the session as `.parsed`).
         """
         path = f"{API_PREFIX}/client-sessions/{check_id('client_session_id', client_session_id)}"
         result = await self._requester.request(
@@ -246,10 +247,15 @@ class AsyncClientSessions(AsyncAPIResource):
         )
         if not isinstance(result, Mapping) or "id" not in result:
             # The docs leave the answer's body open (a 303 has none we read); the session
-            # itself is the useful result.
-            return await self.retrieve(
-                client_session_id, timeout=timeout, deadline=deadline, extra_headers=extra_headers
-            )
+            # itself is the useful result. Only read back: a raw response still reports the
+            # abort's own answer (its 303, headers and request id).
+            with reading_back():
+                return await self.retrieve(
+                    client_session_id,
+                    timeout=timeout,
+                    deadline=deadline,
+                    extra_headers=extra_headers,
+                )
         return self._decode(result, _models.ClientSession)
 
 

@@ -1,8 +1,8 @@
 """Capture, refund and void: the keyed POST, its answer read as the operation it made (itself,
 or found in a Payment when Purse answers with the whole payment), and a replayed key resolved.
 
-Never an `Operation` made up from a payment's id and amount: when none can be told apart, a
-`DecodeError` says so (the call may have been applied: retry with the same key).
+Never an `Operation` made up from a payment's id and amount, nor guessed among several: when the
+one this call made cannot be told apart, a keyed `DecodeError` says so (retry with the same key).
 """
 
 from __future__ import annotations
@@ -35,20 +35,21 @@ _PAYMENT_ONLY = frozenset({"authorization", "amounts", "overview", "captures", "
 def operation_of_answer(data: Any, kind: str, amount: int | None, key: str) -> Operation:
     """`data`, the JSON answer to a POST `/payments/{id}/{kind}` sent with `key` for `amount`
     (None: all available), as the Operation it made. A Payment answer gives the operation of
-    `kind` carrying `key` (when its operations carry an `idempotency_key` member), else the
-    newest of that kind for `amount`. `DecodeError` when it is neither readable nor findable."""
+    `kind` carrying `key` (when its operations carry an `idempotency_key` member), else its only
+    operation of `kind` if that fits `amount`. `DecodeError` when it is neither readable nor
+    findable: with two or more keyless operations of `kind`, none can be told to be this call's."""
     if type(data) is not dict or _PAYMENT_ONLY.isdisjoint(data):
         return structure(data, _models.Operation)
     payment = structure(data, _models.Payment)
     operations: Sequence[Operation] = getattr(payment, kind)
-    found, reason = _made_by_this_call(operations, amount, key)
+    found, reason = _made_by_this_call(operations, kind, amount, key)
     what = kind[:-1]
     if found is None:
         raise DecodeError(
             f"the {what} answer is payment {payment.id}, not an operation, and no {what} this "
             f"call made can be told apart in it ({reason}); the {what} may have been applied: "
-            f"retry with the same idempotency key ({key}), which cannot apply it twice, or "
-            f"read the payment's {kind}",
+            f"retry with the same idempotency key ({key}), which cannot apply it twice (Purse "
+            f"then names the {what} that key made), or read the payment's {kind}",
             path=f"$.{kind}",
             body=data,
         )
@@ -63,7 +64,7 @@ def operation_of_answer(data: Any, kind: str, amount: int | None, key: str) -> O
 
 
 def _made_by_this_call(
-    operations: Sequence[Operation], amount: int | None, key: str
+    operations: Sequence[Operation], kind: str, amount: int | None, key: str
 ) -> tuple[Operation | None, str]:
     """The operation and, when there is none, why."""
     keyed = [op for op in operations if isinstance(op.extra.get("idempotency_key"), str)]
@@ -73,22 +74,17 @@ def _made_by_this_call(
         if len(mine) == 1:
             return mine[0], ""
         return None, f"{len(mine)} operations carry the key {key}"
-    candidates = [op for op in operations if amount is None or op.amount == amount]
-    if not candidates:
-        asked = "any amount" if amount is None else f"amount {amount}"
-        return None, f"none of its {len(operations)} operations of this kind is for {asked}"
-    dates = [op.created_at for op in candidates if op.created_at is not None]
-    if len(dates) < len(candidates):
-        # Without dates, the array's order (oldest first) says which is the newest.
-        return candidates[-1], ""
-    try:
-        newest = max(dates)
-    except TypeError:  # naive and aware timestamps mixed: no order
-        return None, "their created_at cannot be compared"
-    latest = [op for op in candidates if op.created_at == newest]
-    if len(latest) > 1:
-        return None, f"{len(latest)} of them are the newest (created_at {newest.isoformat()})"
-    return latest[0], ""
+    if len(operations) > 1:
+        # Neither the amount nor created_at says which one this call made: an earlier one
+        # (another key, the same amount) would be returned as this call's. Retrying with the
+        # key makes Purse name the operation (its write-conflict replay), resolved by id.
+        return None, f"it holds {len(operations)} {kind} and none carries an idempotency key"
+    if not operations:
+        return None, f"it holds no {kind}"
+    only = operations[0]
+    if amount is not None and only.amount != amount:
+        return None, f"its only one is for amount {only.amount}, not {amount}"
+    return only, ""
 
 
 async def operate(

@@ -32,7 +32,7 @@ from ._outcomes import create_once
 from ._polling import Fetch, check_polling
 from ._polling import wait_for_authorization as _wait
 from ._polling import watch as _watch
-from ._saved_cards import future_usage_split, saved_card_item
+from ._saved_cards import check_charge_order, future_usage_split, saved_card_item
 
 if TYPE_CHECKING:
     from .._attempts import (
@@ -281,10 +281,13 @@ class AsyncPayments(AsyncAPIResource):
         `authorization.status` (`REFUSED` is an answer, not an error); for scheduled retries
         of declines use `authorize_with_retry`.
         """
+        # The order's reference is required (check_charge_order): docs/saved-cards.md.
+        split = [saved_card_item(wallet_token, amount, partner=partner, method=method)]
+        check_charge_order(order)
         return await self.create(
             amount=amount,
             currency=currency,
-            split=[saved_card_item(wallet_token, amount, partner=partner, method=method)],
+            split=split,
             order=order,
             customer=customer,
             entity_id=entity_id,

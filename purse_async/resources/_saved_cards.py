@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from .. import models as _models
 from .._errors import ValidationError
-from ._base import check_amount, check_list
+from ._base import check_amount, check_list, check_object
 
 if TYPE_CHECKING:
     from ..models import SplitItem
 
-__all__ = ["future_usage_split", "saved_card_item"]
+__all__ = ["check_charge_order", "future_usage_split", "saved_card_item"]
 
 
 def future_usage_split(split: Sequence[SplitItem | Mapping[str, Any]]) -> list[Any]:
@@ -69,3 +69,24 @@ def saved_card_item(
                 )
             item[name] = value
     return item
+
+
+def check_charge_order(order: object) -> None:
+    """The order of a merchant-initiated charge: required, with a `reference`. With no shopper
+    at hand, the order reference is what `OutcomeUnknownError` hands over to find out whether a
+    charge exists before charging again, and what ties the charge to your books."""
+    if order is None:
+        raise ValidationError(
+            "order is required: a merchant-initiated charge needs an order with a reference "
+            "(to reconcile it, and to look it up when its outcome is unknown)",
+            field="order",
+            value=None,
+        )
+    reference = check_object("order", order, model=_models.Order).get("reference")
+    if not isinstance(reference, str) or not reference.strip():
+        raise ValidationError(
+            "order.reference is required: a merchant-initiated charge is reconciled and, when "
+            "its outcome is unknown, looked up by it",
+            field="order.reference",
+            value=reference,
+        )

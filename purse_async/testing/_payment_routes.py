@@ -133,6 +133,15 @@ def _card(state: SandboxState, body: JSON, index: int, item: JSON) -> _psp.CardI
         if saved is None:
             detail = "no saved card has this wallet token"
             raise _unprocessable(index, "wallet_token", detail, "urn:eu.purse:unknown-wallet-token")
+        # Assumption (docs/sandbox.md): a payment naming its customer may only use that
+        # customer's saved cards. Without customer.reference (Purse's docs say nothing) or on a
+        # token saved without one, there is no owner to compare, so it is accepted.
+        reference = customer_reference(body)
+        owner = saved.customer_reference
+        if reference is not None and owner is not None and owner != reference:
+            detail = "the token belongs to another customer than customer.reference"
+            type_ = "urn:eu.purse:wallet-token-of-another-customer"
+            raise _unprocessable(index, "wallet_token", detail, type_)
         return saved.card
     try:
         expiry = str(item.get("expiry", "12/30"))

@@ -72,11 +72,13 @@ class FieldErrors:
 
     def raise_if_any(self) -> None:
         if self.items:
-            details = "; ".join(f"{e['pointer']}: {e['detail']}" for e in self.items)
+            # Each field's message is in `errors` only: a `detail` repeating them made clients
+            # that show both (the SDK's error message) say every one twice. The wording is the
+            # one Purse's Express Checkout API documents for its validation errors.
             raise ApiProblem(
                 400,
                 "Invalid request",
-                details,
+                "The request body contains invalid fields.",
                 type_="urn:eu.purse:validation-error",
                 errors=self.items,
             )

@@ -36,7 +36,8 @@ def customer_reference(source: Mapping[str, Any]) -> str | None:
 
 @attrs.frozen
 class SavedCard:
-    """A card behind a wallet token; `customer_reference` is recorded, not enforced."""
+    """A card behind a wallet token; `customer_reference` is its owner: a payment naming
+    another `customer.reference` may not use it (a 422, `_payment_routes`)."""
 
     token: str
     card: CardInput

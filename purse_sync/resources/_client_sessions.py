@@ -5,17 +5,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from purse_async import (
-    APIResponse,
-    ClientSession,
-    Customer,
-    Order,
-    ThreeDsAuthenticationOptions,
-    Webhook,
-)
 from purse_sync._base import SyncClient
+
+if TYPE_CHECKING:
+    from purse_async import (
+        APIResponse,
+        ClientSession,
+        Customer,
+        Order,
+        ThreeDsAuthenticationOptions,
+        Webhook,
+    )
 
 __all__ = ["ClientSessions", "ClientSessionsWithRawResponse"]
 
@@ -177,7 +179,8 @@ class ClientSessions:
 
         Raises `ConflictError` if the session is already submitted, expired or aborted. A
         `303 See Other` answer (Purse's hosted-page docs redirect to the redirection URL after an
-        abort) is a success: the redirect is not followed, and the session is read back.
+        abort) is a success: the redirect is not followed, and the session is read back
+        (`with_raw_response.abort` reports the 303 itself, with the session as `.parsed`).
         """
         return self._root._run(
             lambda c: c.client_sessions.abort(

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from purse_async import APIResponse, Customer, EligibleSolutionList, Order
 from purse_sync._base import SyncClient
+
+if TYPE_CHECKING:
+    from purse_async import APIResponse, Customer, EligibleSolutionList, Order
 
 __all__ = ["EligibleSolutions", "EligibleSolutionsWithRawResponse"]
 

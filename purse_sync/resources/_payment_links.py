@@ -5,17 +5,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from purse_async import (
-    APIResponse,
-    Customer,
-    Order,
-    PaymentLink,
-    ThreeDsAuthenticationOptions,
-    Webhook,
-)
 from purse_sync._base import SyncClient
+
+if TYPE_CHECKING:
+    from purse_async import (
+        APIResponse,
+        Customer,
+        Order,
+        PaymentLink,
+        ThreeDsAuthenticationOptions,
+        Webhook,
+    )
 
 __all__ = ["PaymentLinks", "PaymentLinksWithRawResponse"]
 

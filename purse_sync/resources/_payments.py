@@ -5,26 +5,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from purse_async import (
-    APIResponse,
-    AttemptRecord,
-    AttemptStore,
-    AuthorizationOutcome,
-    AuthorizationRetry,
-    Browser,
-    Customer,
-    Initiator,
-    Operation,
-    Order,
-    Payment,
-    Priority,
-    RetryDecision,
-    SplitItem,
-    Webhook,
-)
 from purse_sync._base import SyncClient
+
+if TYPE_CHECKING:
+    from purse_async import (
+        APIResponse,
+        AttemptRecord,
+        AttemptStore,
+        AuthorizationOutcome,
+        AuthorizationRetry,
+        Browser,
+        Customer,
+        Initiator,
+        Operation,
+        Order,
+        Payment,
+        Priority,
+        RetryDecision,
+        SplitItem,
+        Webhook,
+    )
 
 __all__ = ["Payments", "PaymentsWithRawResponse"]
 

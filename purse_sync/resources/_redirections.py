@@ -5,9 +5,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from purse_async import APIResponse, JsonWebKeySet, RedirectionResult
 from purse_sync._base import SyncClient
+
+if TYPE_CHECKING:
+    from purse_async import APIResponse, JsonWebKeySet, RedirectionResult
 
 __all__ = ["Redirections", "SigningKeys", "SigningKeysWithRawResponse"]
 

@@ -5,9 +5,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from purse_async import Payment, PaymentLink, PaymentLinkEvent, WebhookEvent, WebhookStore
 from purse_sync._base import SyncClient
+
+if TYPE_CHECKING:
+    from purse_async import Payment, PaymentLink, PaymentLinkEvent, WebhookEvent, WebhookStore
 
 __all__ = ["Webhooks"]
 
