@@ -7,8 +7,6 @@ gives back what its attributes cannot hold: null vs absent, [] vs absent, a time
 
 from __future__ import annotations
 
-import types
-import typing
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -16,8 +14,9 @@ from typing import Any, TypeVar
 import attrs
 
 from ._converter import _iso_datetime, structure
-from ._decoder import SDK_ONLY_FIELDS, SourcedDict, parse_datetime
+from ._decoder import SourcedDict, parse_datetime
 from ._errors import ValidationError
+from ._fields import WireField, wire_fields
 from .models._enums import PurseEnum
 
 __all__ = ["from_dict", "to_dict"]
@@ -96,35 +95,8 @@ def _json_copy(value: Any) -> Any:
     return value
 
 
-class _Field(typing.NamedTuple):
-    is_tuple: bool  # a JSON array
-    required: bool  # no default: written even when empty, or the model cannot be read back
-
-
-_FIELDS: dict[type[Any], dict[str, _Field]] = {}
-
-
-def _fields(cls: type[Any]) -> dict[str, _Field]:
-    """The members the API knows, in declaration order."""
-    known = _FIELDS.get(cls)
-    if known is not None:
-        return known
-    attrs.resolve_types(cls)
-    found: dict[str, _Field] = {}
-    for f in attrs.fields(cls):
-        if f.name in SDK_ONLY_FIELDS:
-            continue
-        t = f.type
-        if typing.get_origin(t) in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(t) if a is not type(None)]
-            t = args[0] if len(args) == 1 else Any
-        found[f.name] = _Field(typing.get_origin(t) is tuple, f.default is attrs.NOTHING)
-    _FIELDS[cls] = found
-    return found
-
-
 def _model(obj: Any) -> dict[str, Any]:
-    fields = _fields(type(obj))
+    fields = wire_fields(type(obj))
     extra = getattr(obj, "extra", None)
     extra = extra if isinstance(extra, Mapping) else None
     source = extra.source if isinstance(extra, SourcedDict) else None
@@ -154,11 +126,11 @@ def _model(obj: Any) -> dict[str, Any]:
     return out
 
 
-def _member(value: Any, field: _Field, raw: Any, sent: bool) -> Any:
+def _member(value: Any, field: WireField, raw: Any, sent: bool) -> Any:
     """The JSON of one member: `raw` is what Purse sent for it, when `sent`."""
     if value is None:
         return None if sent and raw is None else _OMIT
-    if field.is_tuple and isinstance(value, tuple):
+    if field.is_array and isinstance(value, tuple):
         if not value:
             return [] if field.required or (sent and type(raw) is list) else _OMIT
         raws = raw if sent and type(raw) is list and len(raw) == len(value) else None

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import re
-import types
 import typing
 import uuid
 from collections.abc import Mapping, Sequence
@@ -17,8 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from .._converter import structure, unstructure
-from .._decoder import SDK_ONLY_FIELDS
 from .._errors import ValidationError
+from .._fields import wire_fields
 from .._requester import Requester
 from ..models._enums import PurseEnum
 
@@ -156,29 +155,6 @@ class CheckedBody(dict[str, Any]):
     __slots__ = ()
 
 
-_REQUEST_FIELDS: dict[type[Any], dict[str, tuple[Any, bool]]] = {}
-
-
-def _request_fields(model: type[Any]) -> dict[str, tuple[Any, bool]]:
-    """The members of `model` a request may carry: (item type, is a list) by name."""
-    known = _REQUEST_FIELDS.get(model)
-    if known is not None:
-        return known
-    attrs.resolve_types(model)
-    found: dict[str, tuple[Any, bool]] = {}
-    for f in attrs.fields(model):
-        if f.name in SDK_ONLY_FIELDS:
-            continue
-        t = f.type
-        if typing.get_origin(t) in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(t) if a is not type(None)]
-            t = args[0] if len(args) == 1 else Any
-        is_list = typing.get_origin(t) is tuple
-        found[f.name] = (typing.get_args(t)[0] if is_list else t, is_list)
-    _REQUEST_FIELDS[model] = found
-    return found
-
-
 def _checked_object(path: str, value: object, model: type[Any]) -> CheckedBody:
     if isinstance(value, CheckedBody):
         return value
@@ -191,7 +167,7 @@ def _checked_object(path: str, value: object, model: type[Any]) -> CheckedBody:
             )
         # A model is typed already: unknown members can only come from its `extra`.
         return CheckedBody(unstructure(value))
-    known = _request_fields(model)
+    known = wire_fields(model)
     body = CheckedBody()
     extra: Mapping[str, Any] | None = None
     for key, item in value.items():
@@ -206,7 +182,7 @@ def _checked_object(path: str, value: object, model: type[Any]) -> CheckedBody:
                 extra = _checked_extra(where, item, model, known)
                 continue
             raise ValidationError(_unknown(where, key, model, known), field=where, value=item)
-        body[key] = _checked_member(where, item, *spec)
+        body[key] = _checked_member(where, item, spec.type, spec.is_array)
     if extra:
         body.update(unstructure(dict(extra)))
     return body
