@@ -121,6 +121,22 @@ def check_object(field: str, value: object, *, model: type[Any] | None = None) -
     return _checked_object(field, value, model)
 
 
+def optional_object(field: str, value: object, *, model: type[Any]) -> Any:
+    """`check_object` for a member the caller may leave out (None: not sent)."""
+    return None if value is None else check_object(field, value, model=model)
+
+
+def check_redirection_url(value: object) -> str:
+    """`shopper_redirection_url`: where the shopper's browser is sent, an absolute http(s) URL."""
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise ValidationError(
+            f"shopper_redirection_url must be an absolute http(s) URL, got {value!r}",
+            field="shopper_redirection_url",
+            value=value,
+        )
+    return value
+
+
 def check_saving_customer(customer: object) -> dict[str, Any]:
     """The customer of a payment saving its card: a `reference` is required, since the wallet
     lists a customer's saved cards by it."""

@@ -21,7 +21,9 @@ from ._base import (
     check_id,
     check_idempotency_key,
     check_object,
+    check_redirection_url,
     check_saving_customer,
+    optional_object,
 )
 from ._outcomes import create_once
 
@@ -81,15 +83,6 @@ class AsyncClientSessions(AsyncAPIResource):
             raise ValidationError(
                 "amount 0 is only allowed with allow_future_usage=True", field="amount", value=0
             )
-        if not isinstance(shopper_redirection_url, str) or not shopper_redirection_url.startswith(
-            ("http://", "https://")
-        ):
-            raise ValidationError(
-                f"shopper_redirection_url must be an absolute http(s) URL, "
-                f"got {shopper_redirection_url!r}",
-                field="shopper_redirection_url",
-                value=shopper_redirection_url,
-            )
         body = build_body(
             {
                 "entity_id": self._entity_id(entity_id),
@@ -98,17 +91,11 @@ class AsyncClientSessions(AsyncAPIResource):
                 "capture_mode": capture_mode,
                 "capture_delay": capture_delay,
                 "integration_mode": integration_mode,
-                "shopper_redirection_url": shopper_redirection_url,
+                "shopper_redirection_url": check_redirection_url(shopper_redirection_url),
                 "order": check_object("order", order, model=_models.Order),
-                "customer": None
-                if customer is None
-                else check_object("customer", customer, model=_models.Customer),
-                "webhook": None
-                if webhook is None
-                else check_object("webhook", webhook, model=_models.Webhook),
-                "three_ds_authentication_options": None
-                if three_ds_authentication_options is None
-                else check_object(
+                "customer": optional_object("customer", customer, model=_models.Customer),
+                "webhook": optional_object("webhook", webhook, model=_models.Webhook),
+                "three_ds_authentication_options": optional_object(
                     "three_ds_authentication_options",
                     three_ds_authentication_options,
                     model=_models.ThreeDsAuthenticationOptions,
@@ -124,20 +111,10 @@ class AsyncClientSessions(AsyncAPIResource):
             body=body,
             key=check_idempotency_key(idempotency_key),
             resource="client session",
-            asked={
-                "amount": amount,
-                "currency": currency,
-                "order_reference": body["order"].get("reference"),
-            },
             deduplicated=self._settings.idempotent_creates,
             retrieve=lambda found_id: self.retrieve(
                 found_id, timeout=timeout, deadline=deadline, extra_headers=extra_headers
             ),
-            found=lambda session: {
-                "amount": session.amount,
-                "currency": session.currency,
-                "order_reference": session.order.reference if session.order else None,
-            },
             timeout=timeout,
             deadline=deadline,
             max_retries=max_retries,

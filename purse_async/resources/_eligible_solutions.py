@@ -18,6 +18,7 @@ from ._base import (
     check_currency,
     check_object,
     new_idempotency_key,
+    optional_object,
 )
 
 if TYPE_CHECKING:
@@ -63,9 +64,7 @@ class AsyncEligibleSolutions(AsyncAPIResource):
                 "amount": amount,
                 "currency": check_currency(currency),
                 "order": check_object("order", order, model=_models.Order),
-                "customer": None
-                if customer is None
-                else check_object("customer", customer, model=_models.Customer),
+                "customer": optional_object("customer", customer, model=_models.Customer),
                 "allow_future_usage": allow_future_usage,
             },
             extra_body,

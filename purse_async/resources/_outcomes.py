@@ -30,10 +30,8 @@ async def create_once(
     body: Mapping[str, Any],
     key: str | None,
     resource: str,
-    asked: Mapping[str, Any],
     deduplicated: bool,
     retrieve: Callable[[str], Awaitable[T]],
-    found: Callable[[T], Mapping[str, Any]],
     timeout: float | None,
     deadline: float | None,
     max_retries: int | None,
@@ -41,7 +39,14 @@ async def create_once(
 ) -> T:
     """POST a creation that Purse may not deduplicate: re-sent only if `deduplicated`, an
     ambiguous failure raised as `OutcomeUnknownError`, and a write-conflict resolved to what
-    the key made (looked up with `retrieve`) only if `found(it)` matches `asked`."""
+    the key made (looked up with `retrieve`) only if its amount, currency and order reference
+    match the request's."""
+    order = body.get("order")
+    asked = {
+        "amount": body.get("amount"),
+        "currency": body.get("currency"),
+        "order_reference": order.get("reference") if isinstance(order, Mapping) else None,
+    }
     try:
         return await requester.request_as(
             cls,
@@ -77,11 +82,23 @@ async def create_once(
     except PurseError as exc:
         # The key did make something: whatever failed here must still hand the key over.
         raise tag_error(exc, key, True) from None
-    diffs = differences(asked, found(existing))
+    diffs = differences(asked, _facts(existing))
     if diffs:
         raise mismatch_error(conflict, key, resource, diffs)
     logger.info("%s creation replayed (key %s): %s", resource, key, conflict.resource_id)
     return existing
+
+
+def _facts(created: Any) -> dict[str, Any]:
+    """What a created resource says of the request that made it (sessions, links and payments
+    share these members; a payment may also carry `order_reference` at its root)."""
+    order = getattr(created, "order", None)
+    return {
+        "amount": created.amount,
+        "currency": created.currency,
+        "order_reference": getattr(created, "order_reference", None)
+        or (order.reference if order is not None else None),
+    }
 
 
 def differences(asked: Mapping[str, Any], found: Mapping[str, Any]) -> list[str]:

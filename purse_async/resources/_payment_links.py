@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import models as _models
-from .._errors import ValidationError
 from .._response import AsyncRawResponses, raw_response
 from ._base import (
     API_PREFIX,
@@ -19,7 +18,9 @@ from ._base import (
     check_currency,
     check_id,
     check_object,
+    check_redirection_url,
     key_or_new,
+    optional_object,
 )
 from ._outcomes import create_once
 
@@ -81,15 +82,6 @@ class AsyncPaymentLinks(AsyncAPIResource):
         the client's); `max_retries` and `extra_headers` apply to this call only.
         """
         check_amount("amount", amount, allow_zero=False)
-        if not isinstance(shopper_redirection_url, str) or not shopper_redirection_url.startswith(
-            ("http://", "https://")
-        ):
-            raise ValidationError(
-                f"shopper_redirection_url must be an absolute http(s) URL, "
-                f"got {shopper_redirection_url!r}",
-                field="shopper_redirection_url",
-                value=shopper_redirection_url,
-            )
         key = key_or_new(idempotency_key)
         body = build_body(
             {
@@ -97,17 +89,11 @@ class AsyncPaymentLinks(AsyncAPIResource):
                 "amount": amount,
                 "currency": check_currency(currency),
                 "capture_mode": capture_mode,
-                "shopper_redirection_url": shopper_redirection_url,
+                "shopper_redirection_url": check_redirection_url(shopper_redirection_url),
                 "order": check_object("order", order, model=_models.Order),
-                "customer": None
-                if customer is None
-                else check_object("customer", customer, model=_models.Customer),
-                "webhook": None
-                if webhook is None
-                else check_object("webhook", webhook, model=_models.Webhook),
-                "three_ds_authentication_options": None
-                if three_ds_authentication_options is None
-                else check_object(
+                "customer": optional_object("customer", customer, model=_models.Customer),
+                "webhook": optional_object("webhook", webhook, model=_models.Webhook),
+                "three_ds_authentication_options": optional_object(
                     "three_ds_authentication_options",
                     three_ds_authentication_options,
                     model=_models.ThreeDsAuthenticationOptions,
@@ -122,20 +108,10 @@ class AsyncPaymentLinks(AsyncAPIResource):
             body=body,
             key=key,
             resource="payment link",
-            asked={
-                "amount": amount,
-                "currency": currency,
-                "order_reference": body["order"].get("reference"),
-            },
             deduplicated=self._settings.idempotent_creates,
             retrieve=lambda found_id: self.retrieve(
                 found_id, timeout=timeout, deadline=deadline, extra_headers=extra_headers
             ),
-            found=lambda link: {
-                "amount": link.amount,
-                "currency": link.currency,
-                "order_reference": link.order.reference if link.order else None,
-            },
             timeout=timeout,
             deadline=deadline,
             max_retries=max_retries,

@@ -23,9 +23,9 @@ from ._base import (
     check_currency,
     check_id,
     check_list,
-    check_object,
     check_saving_customer,
     key_or_new,
+    optional_object,
 )
 from ._operations import operate
 from ._outcomes import create_once
@@ -151,22 +151,14 @@ class AsyncPayments(AsyncAPIResource):
                 "entity_id": self._entity_id(entity_id),
                 "amount": amount,
                 "currency": check_currency(currency),
-                "order": None
-                if order is None
-                else check_object("order", order, model=_models.Order),
-                "customer": None
-                if customer is None
-                else check_object("customer", customer, model=_models.Customer),
+                "order": optional_object("order", order, model=_models.Order),
+                "customer": optional_object("customer", customer, model=_models.Customer),
                 "shopper_redirection_url": shopper_redirection_url,
                 "split": check_list("split", split, model=_models.SplitItem),
-                "browser": None
-                if browser is None
-                else check_object("browser", browser, model=_models.Browser),
+                "browser": optional_object("browser", browser, model=_models.Browser),
                 "capture_mode": capture_mode,
                 "allow_future_usage": allow_future_usage,
-                "webhook": None
-                if webhook is None
-                else check_object("webhook", webhook, model=_models.Webhook),
+                "webhook": optional_object("webhook", webhook, model=_models.Webhook),
             },
             extra_body,
         )
@@ -177,21 +169,10 @@ class AsyncPayments(AsyncAPIResource):
             body=body,
             key=key,
             resource="payment",
-            asked={
-                "amount": amount,
-                "currency": currency,
-                "order_reference": (body.get("order") or {}).get("reference"),
-            },
             deduplicated=self._settings.idempotent_creates,
             retrieve=lambda found_id: self.retrieve(
                 found_id, timeout=timeout, deadline=deadline, extra_headers=extra_headers
             ),
-            found=lambda found: {
-                "amount": found.amount,
-                "currency": found.currency,
-                "order_reference": found.order_reference
-                or (found.order.reference if found.order is not None else None),
-            },
             timeout=timeout,
             deadline=deadline,
             max_retries=max_retries,
