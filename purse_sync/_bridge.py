@@ -48,6 +48,7 @@ from types import FrameType
 from typing import Any, Protocol, TypeVar
 
 from purse_async import APITimeoutError, ConfigurationError, PurseError
+from purse_async._requester import tag_error
 
 from ._inbox import Inbox, new_loop
 
@@ -200,10 +201,7 @@ def _copy_outcome(source: BaseException | None, target: BaseException) -> None:
         source = source.__context__ if isinstance(source, asyncio.CancelledError) else None
     key = getattr(source, "idempotency_key", None)
     if key is not None and getattr(target, "idempotency_key", None) is None:
-        target.idempotency_key = key  # type: ignore[attr-defined]
-        target.may_have_been_applied = getattr(  # type: ignore[attr-defined]
-            source, "may_have_been_applied", True
-        )
+        tag_error(target, key, getattr(source, "may_have_been_applied", True))
 
 
 async def _value(factory: Callable[[], T]) -> T:
