@@ -31,6 +31,12 @@ Self = TypeVar("Self", bound="AsyncAPIResource")
 
 API_PREFIX = "/payment/v2"
 
+#: Top-level members only a payment (GetPayment) has: not an operation (capture, refund, void)
+#: nor a payment link. An answer or a webhook body with one of them is a payment.
+PAYMENT_ONLY_MEMBERS = frozenset(
+    {"authorization", "amounts", "overview", "split", "captures", "refunds", "voids"}
+)
+
 
 def new_idempotency_key() -> str:
     return str(uuid.uuid4())

@@ -50,19 +50,20 @@ _R_co = TypeVar("_R_co", "Payment", "PaymentLink", contravariant=True)
 
 @runtime_checkable
 class WebhookStore(Protocol):
-    """Where `webhooks.process` remembers the highest payment version it handed over as new.
+    """Where `webhooks.process` remembers the highest payment version it handed over as new
+    (and `process_any` the highest version of each payment link, under the link's id).
 
-    Implement it on shared storage (a database row per payment, Redis) when several processes
+    Implement it on shared storage (a database row per id, Redis) when several processes
     receive webhooks; `record` must be atomic across them ("set if higher": e.g. `UPDATE ...
     SET version = :v WHERE payment_id = :id AND version < :v`, or a Lua script).
     """
 
     async def seen_version(self, payment_id: str) -> int | None:
-        """The highest version recorded for this payment, None if none."""
+        """The highest version recorded for this payment (or link) id, None if none."""
         ...
 
     async def record(self, payment_id: str, version: int) -> bool:
-        """Record `version` if it is higher than any recorded for this payment (atomically):
+        """Record `version` if it is higher than any recorded for this id (atomically):
         True if it was recorded, False if an equal or higher version was there already."""
         ...
 
@@ -72,8 +73,8 @@ class MemoryWebhookStore:
 
     Enough for one process; several workers (gunicorn, several hosts) each see their own
     deliveries only: give them a shared `WebhookStore`. Remembers the `max_payments` payments
-    updated most recently (older ones are forgotten: a very late duplicate of a forgotten
-    payment would count as new again).
+    (and payment links) updated most recently (older ones are forgotten: a very late duplicate
+    of a forgotten one would count as new again).
     """
 
     def __init__(self, max_payments: int = 100_000) -> None:

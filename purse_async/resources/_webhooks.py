@@ -26,7 +26,7 @@ from .._errors import (
 )
 from .._json import DEFAULT_MAX_RESPONSE_SIZE, loads
 from .._requester import Requester
-from ._base import AsyncAPIResource, check_id
+from ._base import PAYMENT_ONLY_MEMBERS, AsyncAPIResource, check_id
 from ._webhook_events import (
     MemoryWebhookStore,
     PaymentLinkEvent,
@@ -61,11 +61,6 @@ _IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-#: Top-level members of a payment (GetPayment) that a payment link does not have.
-_PAYMENT_MEMBERS = frozenset(
-    {"authorization", "amounts", "overview", "split", "captures", "refunds", "voids"}
-)
-
 WebhookStream = Literal["payment", "payment_link"]
 
 
@@ -80,7 +75,7 @@ def webhook_stream(data: Mapping[str, Any]) -> WebhookStream:
         raise WebhookError(
             f"webhook body is neither a payment nor a payment link: no id (members: {members:.200})"
         )
-    if "status" in data and _PAYMENT_MEMBERS.isdisjoint(data):
+    if "status" in data and PAYMENT_ONLY_MEMBERS.isdisjoint(data):
         return "payment_link"
     return "payment"
 
@@ -151,6 +146,13 @@ def _network(entry: object) -> _IPNetwork:
         v4 = int(network.network_address) & 0xFFFFFFFF
         return ipaddress.IPv4Network((v4, network.prefixlen - 96))
     return network
+
+
+# Parsed once: every delivery is checked against them.
+_DOCUMENTED_NETWORKS: Mapping[str, tuple[_IPNetwork, ...]] = {
+    environment: tuple(_network(ip) for ip in sorted(ips))
+    for environment, ips in WEBHOOK_SOURCE_IPS.items()
+}
 
 
 def _check_delivered_id(what: str, value: str) -> None:
@@ -387,11 +389,12 @@ class AsyncWebhooks(AsyncAPIResource):
         except ValueError:
             raise WebhookError(f"remote_ip {remote_ip!r:.80} is not an IP address") from None
         if allowlist is None:
-            allowlist = WEBHOOK_SOURCE_IPS.get(self._settings.environment or "", frozenset())
+            networks = _DOCUMENTED_NETWORKS.get(self._settings.environment or "", ())
         elif isinstance(allowlist, str):
             raise ConfigurationError(
                 f"allowlist must be a collection of addresses or networks, not a str "
                 f"({allowlist!r:.80}): wrap it in a list"
             )
-        networks = [_network(entry) for entry in allowlist]  # every entry vetted
+        else:
+            networks = tuple(_network(entry) for entry in allowlist)  # every entry vetted
         return any(ip in network for network in networks)
