@@ -26,10 +26,14 @@ _scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(
     json.JSONDecoder()  # type: ignore[arg-type]
 )
 
-# A string, or an unterminated one up to the end: never a failed match, so never a rescan
-# (requiring the closing quote made `"\\"\\"\\"...` quadratic: minutes for 160 KB).
-_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+# Strings are removed from a skeleton of the body, not from the body: first every escape
+# (a backslash only occurs in strings, and `\\"` is no quote), then every byte but quotes and
+# brackets, then the quoted runs. Each step is one linear C pass (a regex over the whole body
+# matching strings with their escapes cost more than the JSON parse itself: 47 vs 28 µs for a
+# 3.8 KB payment); an unterminated string runs to the end, as the parser would refuse it.
+_ESCAPES = re.compile(rb"\\.", re.DOTALL)
+_QUOTED = re.compile(rb'"[^"]*"?')
+_NOT_QUOTES_OR_BRACKETS = bytes(b for b in range(256) if b not in b'"[]{}')
 # Objects and arrays count alike: one kind of pair is peeled one level per pass (peeling `{}`
 # then `[]` in the same pass took two levels of `[{[{...}]}]` at once).
 _ONE_KIND = bytes.maketrans(b"{}", b"[]")
@@ -52,7 +56,9 @@ def check_depth(body: bytes, max_depth: int = MAX_DEPTH) -> None:
             body = body.decode(encoding, "surrogatepass").encode("utf-8", "surrogatepass")
         except UnicodeError:
             return  # the parser refuses it too
-    brackets = _STRINGS.sub(b"", body).translate(_ONE_KIND, _NOT_BRACKETS)
+    unescaped = _ESCAPES.sub(b"", body) if b"\\" in body else body
+    skeleton = unescaped.translate(_ONE_KIND, _NOT_QUOTES_OR_BRACKETS).replace(b'""', b"")
+    brackets = _QUOTED.sub(b"", skeleton) if b'"' in skeleton else skeleton
     for _ in range(max_depth):
         peeled = brackets.replace(b"[]", b"")
         if peeled == brackets:
