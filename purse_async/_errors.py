@@ -77,6 +77,15 @@ WRITE_CONFLICT_TYPE = "urn:eu.purse:write-conflict"
 REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id", "request-id", "x-amzn-requestid")
 
 
+def request_id_of(headers: Mapping[str, str]) -> str | None:
+    """The request id an answer carries, under the first of `REQUEST_ID_HEADERS` it has."""
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    return None
+
+
 def _rebuild(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
     # Keyword-only constructors can't be replayed by pickle's default (cls(*args)): rebuild
     # the instance without calling __init__, then restore every attribute.
@@ -390,13 +399,23 @@ def parse_problem(body: bytes | str | None, status: int) -> Problem:
     """
     if body is None or body == b"" or body == "":
         return Problem(status=status)
+    # Here, not at the top: _json imports this module.
+    from ._json import check_depth
+
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):  # hostile nesting included: the text is the detail
         return Problem(status=status, detail=text[:500], raw=text[:500])
+    raw: Any = data
+    try:
+        check_depth(text.encode())
+    except ResponseTooLargeError:
+        # Its members are still read (a deep `x` leaves `title` readable), but an error must
+        # stay picklable (Celery): `raw` keeps the text's start, not objects nested that deep.
+        raw = text[:500]
     if not isinstance(data, Mapping):
-        return Problem(status=status, detail=text[:500], raw=data)
+        return Problem(status=status, detail=text[:500], raw=raw)
     if "error" in data and "title" not in data and isinstance(data["error"], str):
         # OAuth2 error response (RFC 6749 §5.2).
         return Problem(
@@ -404,7 +423,7 @@ def parse_problem(body: bytes | str | None, status: int) -> Problem:
             title=data["error"],
             status=status,
             detail=_opt_str(data.get("error_description")),
-            raw=data,
+            raw=raw,
         )
     raw_errors = data.get("errors")
     errors: list[FieldError] = []
@@ -426,7 +445,7 @@ def parse_problem(body: bytes | str | None, status: int) -> Problem:
         instance=_opt_str(data.get("instance")),
         resource_id=_opt_str(data.get("resource_id")),
         errors=tuple(errors),
-        raw=data,
+        raw=raw,
     )
 
 

@@ -43,7 +43,8 @@ def to_dict(model: attrs.AttrsInstance) -> dict[str, Any]:
 
     `ValidationError` (field "model") if `model` is not a purse_async model.
     """
-    if not attrs.has(type(model)):
+    # Not any attrs class: `Settings` or an `AccessToken` hold credentials.
+    if not _is_model_class(type(model)):
         raise ValidationError(
             f"to_dict takes a purse_async model (e.g. a Payment), got {type(model).__name__}",
             field="model",

@@ -359,6 +359,20 @@ async def test_deep_problem_members_still_give_the_problem(
     assert info.value.title == "Nope"
 
 
+async def test_a_problem_nested_near_the_recursion_limit_still_pickles(
+    server: ScriptedServer, purse: pa.AsyncPurse
+) -> None:
+    # Parsed (its title is read), but past the nesting cap the error keeps the text's start as
+    # `raw`, not the nested objects: a Celery task's error must survive pickling.
+    body = {"type": "about:blank", "title": "Nope", "status": 422, "x": nested(900)}
+    server.routes[PAYMENT] = reply(422, body, content_type="application/problem+json")
+    with pytest.raises(pa.UnprocessableEntityError) as info:
+        await purse.payments.retrieve("pay-1")
+    assert info.value.title == "Nope"
+    again = pickle.loads(pickle.dumps(info.value))
+    assert again.problem is not None and again.problem.title == "Nope"
+
+
 @pytest.mark.parametrize("body", DEEP_BODIES.values(), ids=DEEP_BODIES.keys())
 async def test_deep_json_in_a_token_answer_is_a_purse_error(
     server: ScriptedServer, body: bytes

@@ -114,3 +114,20 @@ def test_runtime_dependencies_are_the_ones_the_sdk_uses() -> None:
         check=True,
     )
     assert done.stdout.strip() == "False"
+
+
+async def test_to_dict_refuses_what_holds_credentials() -> None:
+    """`to_dict` serializes purse_async models only: the client's settings and a token are attrs
+    classes too, and would be written out with their secrets."""
+    import purse_async
+    from purse_async._auth import AccessToken
+
+    async with purse_async.AsyncPurse(
+        client_id="c", client_secret="s3cr3t-value", api_key="k3y-value"
+    ) as purse:
+        settings = purse.settings
+    for holder in (settings, AccessToken(value="t0ken-value", expires_at=1.0)):
+        with pytest.raises(purse_async.ValidationError) as info:
+            purse_async.to_dict(holder)  # type: ignore[arg-type]
+        assert info.value.field == "model"
+        assert not any(s in str(info.value) for s in ("s3cr3t", "k3y-value", "t0ken"))
