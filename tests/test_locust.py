@@ -218,3 +218,28 @@ def test_calls_retries_and_failures_are_reported_per_endpoint(tmp_path: Path) ->
 async def _inject(box: ThreadedSandbox) -> None:
     box.sandbox.faults.fail_next(1, status=503, path="/captures")
     box.sandbox.faults.fail_next(3, status=500, path="/refunds")
+
+
+def test_every_endpoint_call_is_reported_under_its_template() -> None:
+    """contrib/locust.py's own table names each call's endpoint as purse_async.ENDPOINTS does,
+    and leaves out no method of a reported resource but those that call several endpoints."""
+    # In a subprocess: importing locust monkey-patches the process with gevent.
+    code = """
+import re
+import purse_async
+from purse_async.contrib import locust as pl
+
+templates = {(e.method, re.sub(r"{[a-z_]+}", "{id}", e.path)): e for e in purse_async.ENDPOINTS}
+for (resource, method), (verb, path) in pl.ENDPOINTS.items():
+    row = templates.get((verb, path))
+    assert row is not None, (resource, method, verb, path)
+    assert f"{resource}.{method}" in row.sdk_methods, (resource, method, path)
+called = {tuple(n.split(".")) for e in purse_async.ENDPOINTS for n in e.sdk_methods if "." in n}
+print(sorted(".".join(m) for m in called if m[0] in pl.RESOURCES and m not in pl.ENDPOINTS))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    several = ["authorize_with_retry", "retry_decision", "wait_for_authorization", "watch"]
+    assert out.stdout.strip() == repr([f"payments.{name}" for name in several])

@@ -62,8 +62,26 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, str]] = {
     ("payments", "void"): ("POST", "/payment/v2/payments/{id}/voids"),
     ("eligible_solutions", "list"): ("POST", "/payment/v2/eligible-solutions"),
     ("signing_keys", "retrieve"): ("GET", "/payment/v2/signing-jwks"),
+    ("client_sessions", "create_for_future_usage"): ("POST", "/payment/v2/client-sessions"),
+    ("payments", "create_for_future_usage"): ("POST", "/payment/v2/payments"),
+    ("payments", "charge_saved_card"): ("POST", "/payment/v2/payments"),
+    ("payment_links", "create"): ("POST", "/payment/v2/payment-links"),
+    ("payment_links", "retrieve"): ("GET", "/payment/v2/payment-links/{id}"),
+    ("wallet", "list_tokens"): (
+        "GET",
+        "/wallet/v3/wallet/merchants/{id}/customers/{id}/tokens",
+    ),
 }
-RESOURCES = ("client_sessions", "payments", "eligible_solutions", "signing_keys")
+#: The client's resources whose calls are reported (tests/test_locust.py holds both tables to
+#: purse_async.ENDPOINTS, so a new endpoint cannot go unreported).
+RESOURCES = (
+    "client_sessions",
+    "payments",
+    "eligible_solutions",
+    "signing_keys",
+    "payment_links",
+    "wallet",
+)
 _ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
