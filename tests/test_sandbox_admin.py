@@ -23,6 +23,7 @@ from aiohttp.test_utils import make_mocked_request
 from aiohttp.web_urldispatcher import UrlMappingMatchInfo
 
 import purse_async as pa
+import purse_sync
 from purse_async.testing import MagicCards, Sandbox, ThreadedSandbox
 from purse_async.testing._admin import SandboxAdmin, _admin_middleware, endpoint_of
 
@@ -107,6 +108,31 @@ async def test_ledger_and_creations_as_the_sandbox_holds_them(
     )
     _, sessions = await _get(purse_sandbox, "client-sessions", idempotency_key="sess-1")
     assert [s["id"] for s in sessions["client_sessions"]] == [session.id]
+
+
+async def test_payment_links_are_listed_and_counted(
+    purse_sandbox: Sandbox, purse_client: pa.AsyncPurse
+) -> None:
+    args: dict[str, Any] = {
+        "amount": 2500,
+        "currency": "EUR",
+        "shopper_redirection_url": "https://shop.example/back",
+    }
+    first = await purse_client.payment_links.create(
+        **args, order={"reference": "L-1"}, idempotency_key="link-1"
+    )
+    second = await purse_client.payment_links.create(**args, order={"reference": "L-2"})
+    await purse_sandbox.pay_payment_link(first.id, card=MagicCards.REFUSED)  # one attempt
+
+    _, found = await _get(purse_sandbox, "payment-links", idempotency_key="link-1")
+    assert [link["id"] for link in found["payment_links"]] == [first.id]
+    _, found = await _get(purse_sandbox, "payment-links", order_reference="L-2")
+    assert found["payment_links"] == [purse_sandbox.payment_link(second.id)]
+    _, found = await _get(purse_sandbox, "payment-links")
+    assert [link["id"] for link in found["payment_links"]] == [first.id, second.id]
+    _, stats = await _get(purse_sandbox, "stats")
+    # The attempt made a client session and a payment of its own.
+    assert (stats["payment_links"], stats["client_sessions"], stats["payments"]) == (2, 1, 1)
 
 
 async def test_unknown_ids_answer_404_and_writes_405_as_problems(purse_sandbox: Sandbox) -> None:
@@ -195,6 +221,17 @@ def test_sandbox_admin_reads_a_threaded_sandbox() -> None:
         assert admin.stats()["token_requests"] == 0
         assert admin.ledgers() == {}
         assert admin.payments() == [] and admin.client_sessions() == []
+        assert admin.payment_links() == [] and admin.stats()["payment_links"] == 0
+        with purse_sync.Purse(**box.sandbox.client_kwargs()) as purse:
+            link = purse.payment_links.create(
+                amount=100,
+                currency="EUR",
+                order={"reference": "T-1"},
+                shopper_redirection_url="https://shop.example/back",
+            )
+        [found] = admin.payment_links(order_reference="T-1")
+        assert found["id"] == link.id and found["status"] == "OPENED"
+        assert admin.stats()["payment_links"] == 1
         with pytest.raises(KeyError):
             admin.ledger("nope")
         with pytest.raises(KeyError):

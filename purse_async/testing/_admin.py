@@ -8,6 +8,7 @@ workers, Locust workers, a fleet of benchmark processes) against one sandbox ser
     GET /_sandbox/payments?order_reference=R&idempotency_key=K   payments created, filtered
     GET /_sandbox/payments/{payment_id}       one payment as the sandbox holds it
     GET /_sandbox/client-sessions?order_reference=R&idempotency_key=K
+    GET /_sandbox/payment-links?order_reference=R&idempotency_key=K
 
 Only peers on this machine (127.0.0.0/8, ::1) are answered, whatever interface the sandbox
 listens on; others get 403. Nothing can be changed through these routes. They are served
@@ -31,7 +32,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from ._problems import ApiProblem
+from ._problems import ApiProblem, not_found
 from ._state import STATE, CreationKind, SandboxState
 
 __all__ = ["ADMIN_PREFIX", "SandboxAdmin", "endpoint_of", "install_admin"]
@@ -71,10 +72,6 @@ def _state(request: web.Request) -> SandboxState:
     return request.app[STATE]
 
 
-def _not_found(what: str) -> ApiProblem:
-    return ApiProblem(404, "Not Found", what, type_="urn:eu.purse:not-found")
-
-
 async def _stats(request: web.Request) -> web.StreamResponse:
     state = _state(request)
     by_path = dict(state.stats.requests_by_path)
@@ -90,6 +87,7 @@ async def _stats(request: web.Request) -> web.StreamResponse:
             "requests_by_endpoint": dict(by_endpoint),
             "payments": len(state.payments),
             "client_sessions": len(state.sessions),
+            "payment_links": len(state.payment_links),
         }
     )
 
@@ -107,7 +105,7 @@ async def _ledger(request: web.Request) -> web.StreamResponse:
     state = _state(request)
     payment_id = request.match_info["payment_id"]
     if payment_id not in state.ledger:
-        raise _not_found(f"no payment {payment_id!r}")
+        raise not_found(f"no payment {payment_id!r}")
     return web.json_response({"payment_id": payment_id, "entries": _entries(state, payment_id)})
 
 
@@ -129,11 +127,15 @@ async def _sessions(request: web.Request) -> web.StreamResponse:
     return _created(request, "client_sessions")
 
 
+async def _payment_links(request: web.Request) -> web.StreamResponse:
+    return _created(request, "payment_links")
+
+
 async def _payment(request: web.Request) -> web.StreamResponse:
     state = _state(request)
     payment = state.payments.get(request.match_info["payment_id"])
     if payment is None:
-        raise _not_found(f"no payment {request.match_info['payment_id']!r}")
+        raise not_found(f"no payment {request.match_info['payment_id']!r}")
     return web.json_response(state.snapshot(payment))
 
 
@@ -146,6 +148,7 @@ def admin_routes() -> list[web.RouteDef]:
         web.get(p + "payments", _payments),
         web.get(p + "payments/{payment_id}", _payment),
         web.get(p + "client-sessions", _sessions),
+        web.get(p + "payment-links", _payment_links),
     ]
 
 
@@ -212,7 +215,7 @@ class SandboxAdmin:
 
     def stats(self) -> JSON:
         """`token_requests`, `requests`, `requests_by_path`, `requests_by_endpoint`,
-        `payments`, `client_sessions`."""
+        `payments`, `client_sessions`, `payment_links`."""
         stats: JSON = self.get("stats")
         return stats
 
@@ -246,4 +249,12 @@ class SandboxAdmin:
         found: list[JSON] = self.get(
             "client-sessions", order_reference=order_reference, idempotency_key=idempotency_key
         )["client_sessions"]
+        return found
+
+    def payment_links(
+        self, *, order_reference: str | None = None, idempotency_key: str | None = None
+    ) -> list[JSON]:
+        found: list[JSON] = self.get(
+            "payment-links", order_reference=order_reference, idempotency_key=idempotency_key
+        )["payment_links"]
         return found

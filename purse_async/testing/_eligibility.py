@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import attrs
 
-from ._psp import CARD_PSPS
-
 __all__ = ["SOLUTIONS", "Solution", "card_route", "describe", "eligible", "is_eligible"]
 
 
@@ -63,7 +61,7 @@ def card_route(amount: int, currency: str, first: str | None = None) -> list[str
     partners = [s.partner for s in eligible(amount, currency, "creditcard")]
     if first is not None:
         partners = [first] + [p for p in partners if p != first]
-    return [p for p in partners if p in CARD_PSPS]
+    return partners
 
 
 def describe(amount: int, currency: str) -> str:

@@ -4,7 +4,7 @@ or cancels the session, then 303s to the signed redirection) and the advanced fl
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Any, TypedDict
 
 from aiohttp import web
 
@@ -99,6 +99,31 @@ def _field(form: Any, *names: str) -> str:
     return ""
 
 
+class CardForm(TypedDict):
+    """What the checkout form posts, as `submit_session` takes it."""
+
+    card: str
+    holder: str
+    expiry: str
+    gift_card: str | None
+    gift_card_amount: int | None
+
+
+def _card_form(form: Any) -> CardForm:
+    """The card input of a posted checkout form; `ValueError` (shown on the form) if the gift
+    card amount is not a whole number."""
+    gift_amount = _field(form, "gift_card_amount", "gift-card-amount")
+    if gift_amount and not gift_amount.isdigit():
+        raise ValueError("the gift card amount is a whole number of cents")
+    return CardForm(
+        card=_field(form, "card_number", "card-number"),
+        holder=_field(form, "holder"),
+        expiry=_field(form, "expiry") or "12/30",
+        gift_card=_field(form, "gift_card", "gift-card") or None,
+        gift_card_amount=int(gift_amount) if gift_amount else None,
+    )
+
+
 async def page(request: web.Request) -> web.StreamResponse:
     session = _lookup(request.app[STATE], request)
     return session if isinstance(session, web.Response) else _checkout_form(session)
@@ -110,19 +135,8 @@ async def submit(request: web.Request) -> web.StreamResponse:
     if isinstance(session, web.Response):
         return session
     form = await request.post()
-    gift_amount = _field(form, "gift_card_amount", "gift-card-amount")
-    if gift_amount and not gift_amount.isdigit():
-        return _checkout_form(session, "The gift card amount is a whole number of cents.", 400)
     try:
-        _, url = submit_session(
-            state,
-            session,
-            card=_field(form, "card_number", "card-number"),
-            holder=_field(form, "holder"),
-            expiry=_field(form, "expiry") or "12/30",
-            gift_card=_field(form, "gift_card", "gift-card") or None,
-            gift_card_amount=int(gift_amount) if gift_amount else None,
-        )
+        _, url = submit_session(state, session, **_card_form(form))
     except ValueError as exc:
         return _checkout_form(session, str(exc).capitalize() + ".", 400)
     return _see_other(url)

@@ -13,12 +13,10 @@ from typing import Any
 
 from aiohttp import web
 
-from ._hosted import _checkout_form, _field, _page, _see_other
-from ._jws import sign_redirection
-from ._problems import ApiProblem, read_json, write_conflict
-from ._sessions import create_session, redirect_url, submit_session
-from ._state import STATE, SandboxState, new_id
-from ._validation import validate_request
+from ._hosted import _card_form, _checkout_form, _page, _see_other
+from ._problems import idempotent_create, not_found
+from ._sessions import create_session, new_resource, redirection_for, submit_session
+from ._state import STATE, SandboxState
 
 __all__ = [
     "LinkClosedError",
@@ -30,7 +28,6 @@ __all__ = [
 ]
 
 JSON = dict[str, Any]
-REQUIRED = ("entity_id", "amount", "currency", "shopper_redirection_url", "order")
 # Fields the server owns: a request can't set them by echo.
 SERVER_FIELDS = (
     "id",
@@ -64,21 +61,19 @@ class LinkClosedError(ValueError):
 
 def create_payment_link(state: SandboxState, body: JSON) -> JSON:
     """A new OPENED link (version 1) from a create request; 400/403 `ApiProblem` if invalid."""
-    validate_request(state, body, REQUIRED)
-    link_id = new_id()
     now = state.clock.iso()
-    link: JSON = {
-        "id": link_id,
+    fields = {
         "status": "OPENED",
         "version": 1,
         "created_at": now,
         "updated_at": now,
         "capture_mode": "MANUAL",
     }
-    link.update({k: v for k, v in body.items() if k not in SERVER_FIELDS})
-    link["links"] = {"hosted_page": f"{state.base_url}/hosted/payment-links/{link_id}"}
+    link = new_resource(
+        state, body, fields=fields, server_fields=SERVER_FIELDS, hosted="payment-links"
+    )
     link["payment_ids"] = []
-    state.payment_links[link_id] = link
+    state.payment_links[link["id"]] = link
     return link
 
 
@@ -113,16 +108,8 @@ def link_listener(state: SandboxState) -> Callable[[JSON], None]:
 def _redirection(state: SandboxState, link: JSON, session_id: str) -> str:
     """The customer's way back after an attempt: the session claims Purse documents, plus the
     link's id and status (assumption)."""
-    session = state.sessions[session_id]
-    payment = state.payments.get(session.get("payment_id") or "")
-    claims: JSON = {"client_session_id": session_id}
-    if payment is not None:
-        claims["payment_id"] = payment["id"]
-        claims["authorization_status"] = payment["authorization"]["status"]
-    claims["client_session_status"] = session["status"]
-    claims["payment_link_id"] = link["id"]
-    claims["payment_link_status"] = link["status"]
-    return redirect_url(link["shopper_redirection_url"], sign_redirection(claims))
+    claims = {"payment_link_id": link["id"], "payment_link_status": link["status"]}
+    return redirection_for(state, state.sessions[session_id], claims)
 
 
 def _check_open(link: JSON) -> None:
@@ -164,9 +151,7 @@ def attempt_payment_link(
         )
     except ValueError:
         # Nothing was attempted: the session never existed for anyone.
-        del state.link_attempts[session["id"]]
-        del state.sessions[session["id"]]
-        del state.session_expiry[session["id"]]
+        state.forget_session(session["id"])
         raise
     return payment, _redirection(state, link, session["id"])
 
@@ -174,22 +159,13 @@ def attempt_payment_link(
 def _link_or_404(state: SandboxState, request: web.Request) -> JSON:
     link = state.payment_links.get(request.match_info["id"])
     if link is None:
-        raise ApiProblem(404, "Not Found", "no such payment link", type_="urn:eu.purse:not-found")
+        raise not_found("no such payment link")
     return link
 
 
 def payment_link_routes(prefix: str) -> list[web.RouteDef]:
     async def create(request: web.Request) -> web.StreamResponse:
-        state = request.app[STATE]
-        body = await read_json(request)
-        # No await from here on: the key check and the creation are atomic on the loop.
-        key = request.headers.get("x-idempotency-key") or None
-        first = state.replay_of("payment_links", key)
-        if first is not None:
-            return write_conflict(request.path, first)
-        link = create_payment_link(state, body)
-        state.record_creation("payment_links", link["id"], key)
-        return web.json_response(link, status=201)
+        return await idempotent_create(request, "payment_links", create_payment_link)
 
     async def get(request: web.Request) -> web.StreamResponse:
         return web.json_response(_link_or_404(request.app[STATE], request))
@@ -219,11 +195,19 @@ def _action(link: JSON) -> str:
     return f"/hosted/payment-links/{link['id']}/submit"
 
 
-async def link_page(request: web.Request) -> web.StreamResponse:
-    state = request.app[STATE]
+def _link_or_page(state: SandboxState, request: web.Request) -> JSON | web.Response:
+    """The link, or the page saying there is none."""
     link = state.payment_links.get(request.match_info["id"])
     if link is None:
         return _page("Payment link not found", "<h1>Unknown payment link</h1>", 404)
+    return link
+
+
+async def link_page(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    link = _link_or_page(state, request)
+    if isinstance(link, web.Response):
+        return link
     if link["status"] == "PAID":
         # As for a submitted session: back to the shop with the signed outcome of the payment.
         session_id = state.payments[link["payment_id"]]["client_session_id"]
@@ -235,27 +219,14 @@ async def link_page(request: web.Request) -> web.StreamResponse:
 
 async def link_submit(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
-    link = state.payment_links.get(request.match_info["id"])
-    if link is None:
-        return _page("Payment link not found", "<h1>Unknown payment link</h1>", 404)
+    link = _link_or_page(state, request)
+    if isinstance(link, web.Response):
+        return link
     form = await request.post()
     if link["status"] != "OPENED":
         return _closed_page(link)
-    gift_amount = _field(form, "gift_card_amount", "gift-card-amount")
-    if gift_amount and not gift_amount.isdigit():
-        return _checkout_form(
-            link, "The gift card amount is a whole number of cents.", 400, action=_action(link)
-        )
     try:
-        _, url = attempt_payment_link(
-            state,
-            link,
-            card=_field(form, "card_number", "card-number"),
-            holder=_field(form, "holder"),
-            expiry=_field(form, "expiry") or "12/30",
-            gift_card=_field(form, "gift_card", "gift-card") or None,
-            gift_card_amount=int(gift_amount) if gift_amount else None,
-        )
+        _, url = attempt_payment_link(state, link, **_card_form(form))
     except LinkClosedError:
         return _closed_page(link)
     except ValueError as exc:

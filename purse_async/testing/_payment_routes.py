@@ -16,7 +16,7 @@ from . import _psp
 from ._eligibility import card_route, describe, eligible, is_eligible
 from ._operations import complete_authorization
 from ._payments import build_payment
-from ._problems import ApiProblem, FieldErrors, read_json, write_conflict
+from ._problems import ApiProblem, FieldErrors, idempotent_create, not_found, read_json
 from ._state import STATE, SandboxState
 from ._validation import is_int, validate_request
 from ._wallet import customer_reference
@@ -211,21 +211,11 @@ def payment_routes(prefix: str) -> list[web.RouteDef]:
     async def get(request: web.Request) -> web.StreamResponse:
         payment = request.app[STATE].payments.get(request.match_info["id"])
         if payment is None:
-            raise ApiProblem(404, "Not Found", "no such payment", type_="urn:eu.purse:not-found")
+            raise not_found("no such payment")
         return web.json_response(payment)
 
     async def create(request: web.Request) -> web.StreamResponse:
-        state = request.app[STATE]
-        body = await read_json(request)
-        # No await from here on: the key check and the creation are atomic on the loop.
-        key = request.headers.get("x-idempotency-key") or None
-        first = state.replay_of("payments", key)
-        if first is not None:
-            return write_conflict(request.path, first)
-        payment = create_payment(state, body)
-        state.record_creation("payments", payment["id"], key)
-        complete_authorization(state, payment)
-        return web.json_response(payment, status=201)
+        return await idempotent_create(request, "payments", create_payment, complete_authorization)
 
     async def eligible_solutions(request: web.Request) -> web.StreamResponse:
         state = request.app[STATE]

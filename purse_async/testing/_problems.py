@@ -1,5 +1,5 @@
-"""Error answers of the emulated API: RFC 7807 problem+json (validation, rules, replays), OAuth2
-errors for the token endpoint, and the middleware that turns raised problems into responses."""
+"""Error answers of the emulated API: RFC 7807 problem+json (validation, rules, replays, the
+creations' idempotency), OAuth2 errors for the token endpoint, and the problems middleware."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ from typing import Any
 
 from aiohttp import web
 
+from ._state import STATE, CreationKind, SandboxState
+
 __all__ = [
     "API_PREFIXES",
     "ApiProblem",
     "FieldErrors",
+    "idempotent_create",
+    "not_found",
     "oauth_error",
     "problem_middleware",
     "problem_response",
@@ -84,6 +88,11 @@ class FieldErrors:
             )
 
 
+def not_found(detail: str) -> ApiProblem:
+    """The 404 of an unknown id: `detail` says what was looked for."""
+    return ApiProblem(404, "Not Found", detail, type_="urn:eu.purse:not-found")
+
+
 def problem_response(
     body: dict[str, Any], *, headers: dict[str, str] | None = None
 ) -> web.Response:
@@ -106,6 +115,28 @@ def write_conflict(instance: str, resource_id: str) -> web.Response:
             "resource_id": resource_id,
         }
     )
+
+
+async def idempotent_create(
+    request: web.Request,
+    kind: CreationKind,
+    make: Callable[[SandboxState, dict[str, Any]], dict[str, Any]],
+    then: Callable[[SandboxState, dict[str, Any]], None] | None = None,
+) -> web.StreamResponse:
+    """A create route: the 409 replay if this `x-idempotency-key` made something already,
+    else `make(state, body)` recorded under the key, `then(state, created)`, and a 201 of it."""
+    state = request.app[STATE]
+    body = await read_json(request)
+    # No await from here on: the key check and the creation are atomic on the loop.
+    key = request.headers.get("x-idempotency-key") or None
+    first = state.replay_of(kind, key)
+    if first is not None:
+        return write_conflict(request.path, first)
+    created = make(state, body)
+    state.record_creation(kind, created["id"], key)
+    if then is not None:
+        then(state, created)
+    return web.json_response(created, status=201)
 
 
 def oauth_error(status: int, error: str, description: str) -> web.Response:

@@ -215,9 +215,8 @@ def authorize_card(
 ) -> list[JSON]:
     """One card authorization: `route[0]` first, then (only for the cascade card) the next
     partner of `route`; the attempts in order. `three_ds=False` for a merchant-initiated
-    payment (no shopper, so no 3-D Secure block)."""
-    if not route:
-        raise ValueError("no card partner to route the payment to")
+    payment (no shopper, so no 3-D Secure block). `route` is never empty: callers refuse a
+    card payment no card partner is eligible for."""
     flow = "CHALLENGE" if card.number == MagicCards.THREE_DS_CHALLENGE else "FRICTIONLESS"
     block = _card_block(card, flow if three_ds else None)
     attempts: list[JSON] = []

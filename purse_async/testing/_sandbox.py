@@ -71,8 +71,8 @@ class Sandbox:
 
     Idempotency keys: captures, refunds and voids are always deduplicated by
     `x-idempotency-key` (documented by Purse): a key used before answers `409` problem+json
-    `urn:eu.purse:write-conflict` with `resource_id` = the operation made first. Payment and
-    client-session creation, which Purse does not document, do the same while
+    `urn:eu.purse:write-conflict` with `resource_id` = the operation made first. Payment,
+    client-session and payment-link creation, which Purse does not document, do the same while
     `deduplicate_creates` is True (the default; also an attribute to change later); when False
     they ignore the key and every request creates anew, as a server without deduplication would.
     `created(kind, idempotency_key=..., order_reference=...)` lists what was created, to prove
@@ -139,9 +139,9 @@ class Sandbox:
 
     @property
     def deduplicate_creates(self) -> bool:
-        """Whether a payment or client-session creation with an `x-idempotency-key` used
-        before answers the 409 replay (True) or creates again (False). Keys seen while False
-        are not remembered."""
+        """Whether a payment, client-session or payment-link creation with an
+        `x-idempotency-key` used before answers the 409 replay (True) or creates again (False).
+        Keys seen while False are not remembered."""
         return self.state.deduplicate_creates
 
     @deduplicate_creates.setter

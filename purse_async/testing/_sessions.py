@@ -14,7 +14,7 @@ from ._eligibility import card_route, describe, is_eligible
 from ._jws import sign_redirection
 from ._operations import complete_authorization
 from ._payments import build_payment
-from ._problems import ApiProblem, read_json, write_conflict
+from ._problems import ApiProblem, idempotent_create, not_found
 from ._state import STATE, SandboxState, new_id
 from ._validation import validate_request
 from ._wallet import customer_reference
@@ -22,6 +22,7 @@ from ._wallet import customer_reference
 __all__ = ["abort_by_customer", "redirect_url", "session_routes", "submit_session"]
 
 JSON = dict[str, Any]
+# What a client session or a payment link is created from.
 REQUIRED = ("entity_id", "amount", "currency", "shopper_redirection_url", "order")
 # Fields the server owns: a request can't set them by echo.
 SERVER_FIELDS = ("id", "status", "created_at", "expires_at", "widget", "links", "payment_id")
@@ -38,12 +39,28 @@ def _widget_data(state: SandboxState, session_id: str) -> str:
     return base64.b64encode(json.dumps(blob, separators=(",", ":")).encode()).decode()
 
 
-def create_session(state: SandboxState, body: JSON) -> JSON:
+def new_resource(
+    state: SandboxState,
+    body: JSON,
+    *,
+    fields: JSON,
+    server_fields: tuple[str, ...],
+    hosted: str,
+) -> JSON:
+    """A client session or payment link from a create request (400/403 `ApiProblem` if
+    invalid): a new id, `fields`, the request's other fields echoed (`server_fields` can't
+    be set so) and `links.hosted_page`, the page at `/hosted/<hosted>/<id>`."""
     validate_request(state, body, REQUIRED)
-    session_id = new_id()
+    resource_id = new_id()
+    resource: JSON = {"id": resource_id, **fields}
+    resource.update({k: v for k, v in body.items() if k not in server_fields})
+    resource["links"] = {"hosted_page": f"{state.base_url}/hosted/{hosted}/{resource_id}"}
+    return resource
+
+
+def create_session(state: SandboxState, body: JSON) -> JSON:
     now = state.clock.now()
-    session: JSON = {
-        "id": session_id,
+    fields = {
         "status": "CREATED",
         "created_at": state.clock.iso(now),
         "expires_at": state.clock.iso(now + state.session_ttl),
@@ -51,12 +68,14 @@ def create_session(state: SandboxState, body: JSON) -> JSON:
         "integration_mode": "EMBEDDED",
         "allow_future_usage": False,
     }
-    session.update({k: v for k, v in body.items() if k not in SERVER_FIELDS})
+    session = new_resource(
+        state, body, fields=fields, server_fields=SERVER_FIELDS, hosted="sessions"
+    )
+    session_id = session["id"]
     session["widget"] = {
         "js_url": f"{state.base_url}/static/purse-checkout.js",
         "data": _widget_data(state, session_id),
     }
-    session["links"] = {"hosted_page": f"{state.base_url}/hosted/sessions/{session_id}"}
     state.sessions[session_id] = session
     state.session_expiry[session_id] = now + state.session_ttl
     return session
@@ -67,14 +86,16 @@ def redirect_url(base: str, token: str) -> str:
     return f"{base}{separator}purse-redirection-data={token}"
 
 
-def redirection_for(state: SandboxState, session: JSON) -> str:
-    """The shopper's way back: `shopper_redirection_url` + the signed session outcome."""
+def redirection_for(state: SandboxState, session: JSON, extra_claims: JSON | None = None) -> str:
+    """The shopper's way back: `shopper_redirection_url` + the signed session outcome (and
+    `extra_claims`, e.g. a payment link's)."""
     claims: JSON = {"client_session_id": session["id"]}
     payment = state.payments.get(session.get("payment_id") or "")
     if payment is not None:
         claims["payment_id"] = payment["id"]
         claims["authorization_status"] = payment["authorization"]["status"]
     claims["client_session_status"] = session["status"]
+    claims.update(extra_claims or {})
     return redirect_url(session["shopper_redirection_url"], sign_redirection(claims))
 
 
@@ -133,22 +154,14 @@ def abort_by_customer(state: SandboxState, session: JSON) -> str:
 def _session_or_404(state: SandboxState, request: web.Request) -> JSON:
     session = state.session(request.match_info["id"])
     if session is None:
-        raise ApiProblem(404, "Not Found", "no such client session", type_="urn:eu.purse:not-found")
+        raise not_found("no such client session")
     return session
 
 
 def session_routes(prefix: str) -> list[web.RouteDef]:
     async def create(request: web.Request) -> web.StreamResponse:
-        state = request.app[STATE]
-        body = await read_json(request)
-        # No await from here on: the key check and the creation are atomic on the loop.
-        key = request.headers.get("x-idempotency-key") or None
-        first = state.replay_of("client_sessions", key)
-        if first is not None:
-            return write_conflict(request.path, first)
-        session = create_session(state, body)
-        state.record_creation("client_sessions", session["id"], key)
-        return web.json_response(state.session_view(session), status=201)
+        # A new session has no payment yet: it is its own `session_view`.
+        return await idempotent_create(request, "client_sessions", create_session)
 
     async def get(request: web.Request) -> web.StreamResponse:
         state = request.app[STATE]

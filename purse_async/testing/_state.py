@@ -1,5 +1,5 @@
-"""The sandbox's in-memory world: clock, ids, credentials, tokens, sessions, payments, saved
-cards, idempotency keys, the ledger and the counters. Plain JSON-ready dicts, never SDK models."""
+"""The sandbox's in-memory world: clock, ids, credentials, tokens, sessions, payments, payment
+links, saved cards, idempotency keys, ledger and counters. Plain JSON dicts, never SDK models."""
 
 from __future__ import annotations
 
@@ -113,11 +113,12 @@ class SandboxState:
         # Per payment, per partner transaction: how much was captured / refunded / voided.
         self.books: dict[str, dict[str, dict[str, int]]] = {}
         # (scope, key) -> id of what the first request created; scope is a payment id
-        # for operations, "payments" / "client_sessions" for creations.
+        # for operations, the `CreationKind` ("payments", "client_sessions", "payment_links")
+        # for creations.
         self.idempotency: dict[tuple[str, str], str] = {}
         # Purse documents no deduplication of creations; False emulates a server without it.
         self.deduplicate_creates = True
-        # Per created payment or session: the x-idempotency-key its request carried, so tests
+        # Per created payment, session or link: the x-idempotency-key its request carried, so tests
         # can count what one key made (whether or not the server deduplicated it).
         self.creation_keys: dict[str, str | None] = {}
         self.ledger: dict[str, list[LedgerEntry]] = {}
@@ -156,6 +157,12 @@ class SandboxState:
             session["status"] = "EXPIRED"
         return session
 
+    def forget_session(self, session_id: str) -> None:
+        """Undo a session's creation (a payment link attempt that never started)."""
+        del self.sessions[session_id]
+        del self.session_expiry[session_id]
+        self.link_attempts.pop(session_id, None)
+
     def session_view(self, session: JSON) -> JSON:
         """The session as the API shows it: once submitted, with the payment's authorization."""
         view = dict(session)
@@ -164,7 +171,7 @@ class SandboxState:
             view["authorization"] = payment["authorization"]
         return view
 
-    # -- creations (payments and client sessions) ---------------------------------------
+    # -- creations (payments, client sessions and payment links) -------------------------
     def replay_of(self, kind: CreationKind, key: str | None) -> str | None:
         """The id an earlier request with `key` created, if creations are deduplicated;
         None: create anew."""
@@ -181,7 +188,7 @@ class SandboxState:
     def created(
         self, kind: CreationKind, *, key: str | None = None, order_reference: str | None = None
     ) -> list[JSON]:
-        """Payments or sessions (as the API shows them) in creation order, filtered."""
+        """Payments, sessions or links (as the API shows them) in creation order, filtered."""
         if kind not in ("payments", "client_sessions", "payment_links"):
             raise ValueError(
                 f"kind must be 'payments', 'client_sessions' or 'payment_links', not {kind!r}"
