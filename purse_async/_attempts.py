@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 import attrs
 
 from ._declines import DeclineKind, worst
-from .models._enums import AuthorizationStatus
+from .models._enums import RETRYABLE_AUTHORIZATION_STATUSES, AuthorizationStatus
 
 if TYPE_CHECKING:
     from ._authorization_retry import AuthorizationRetry
@@ -93,12 +93,7 @@ class AttemptRecord:
         the decline kind under `policy`, the card network)."""
         auth = payment.authorization
         txs = auth.partner_transactions if auth is not None else ()
-        failed = [
-            tx
-            for tx in txs
-            if tx.status is not None
-            and (tx.status.is_refusal or tx.status == AuthorizationStatus.ERROR)
-        ]
+        failed = [tx for tx in txs if tx.status in RETRYABLE_AUTHORIZATION_STATUSES]
         status = auth.status if auth is not None else None
         decline = worst(policy.classify(tx) for tx in failed)
         if decline is None and status == AuthorizationStatus.ERROR:

@@ -21,7 +21,11 @@ import attrs
 from ._attempts import NOT_CREATED, AttemptRecord, RetryAction, RetryDecision, aware, fold
 from ._declines import DEFAULT_DECLINES, DeclineKind, classify, normalize_table
 from ._errors import ConfigurationError, ValidationError
-from .models._enums import AuthorizationStatus
+from .models._enums import (
+    FAILED_AUTHORIZATION_STATUSES,
+    RETRYABLE_AUTHORIZATION_STATUSES,
+    AuthorizationStatus,
+)
 
 if TYPE_CHECKING:
     from .models.partner_transaction import PartnerTransaction
@@ -32,12 +36,7 @@ __all__ = ["AuthorizationRetry", "Initiator", "attempt_key", "decide"]
 #: Who starts the payment: the shopper, present (CIT), or the merchant on a saved card (MIT).
 Initiator = Literal["CIT", "MIT"]
 INITIATORS = ("CIT", "MIT")
-_FAILED = frozenset({"REFUSED", "DECLINED", "ERROR", "ABORTED"})
 _HOLDING = frozenset({"AUTHORIZED", "PENDING"})
-#: The final statuses a new attempt may follow (DECLINED is the guide's name for REFUSED).
-_RETRYABLE = frozenset(
-    {AuthorizationStatus.REFUSED, AuthorizationStatus.DECLINED, AuthorizationStatus.ERROR}
-)
 
 
 def attempt_key(order_reference: str, attempt: int) -> str:
@@ -194,11 +193,7 @@ class AuthorizationRetry:
 def _why(payment: Payment, policy: AuthorizationRetry, kind: DeclineKind | None) -> str:
     auth = payment.authorization
     for tx in auth.partner_transactions if auth is not None else ():
-        if (
-            tx.is_failed
-            and tx.status != AuthorizationStatus.ABORTED
-            and policy.classify(tx) == kind
-        ):
+        if tx.status in RETRYABLE_AUTHORIZATION_STATUSES and policy.classify(tx) == kind:
             text = f"{tx.partner or '?'} {tx.status} {tx.partner_status!r}"
             return (
                 f"{text} {tx.partner_status_description}" if tx.partner_status_description else text
@@ -324,7 +319,7 @@ def decide(
     holding = _holds_money(payment)
     if holding is not None:
         return answer(dont, f"part of the payment is authorized or pending ({holding})")
-    if status not in _RETRYABLE:
+    if status not in RETRYABLE_AUTHORIZATION_STATUSES:
         return answer(dont, f"unknown authorization status {str(status)!r}: never retried")
     for other in real:
         if other is current:
@@ -335,7 +330,7 @@ def decide(
                 f"attempt {other.attempt} of this order (key {other.idempotency_key}) has no "
                 "recorded outcome: find out what it did before any new attempt",
             )
-        if other.status not in _FAILED:
+        if other.status not in FAILED_AUTHORIZATION_STATUSES:
             return answer(
                 dont,
                 f"attempt {other.attempt} of this order is {other.status} "

@@ -47,7 +47,7 @@ Lookups ignore the case and surrounding spaces of both the partner and the code.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -201,7 +201,7 @@ def classify(
     transaction: PartnerTransaction,
     table: Mapping[tuple[str, str], DeclineKind],
     *,
-    do_not_retry_advice_codes: Iterable[str] = (),
+    do_not_retry_advice_codes: Set[str] = frozenset(),
 ) -> DeclineKind:
     """The kind of one failed partner transaction.
 
@@ -210,7 +210,7 @@ def classify(
     decided) and UNKNOWN for anything else.
     """
     code = advice_code(transaction)
-    if code is not None and code in set(do_not_retry_advice_codes):
+    if code is not None and code in do_not_retry_advice_codes:
         return DeclineKind.HARD
     status = transaction.partner_status
     if isinstance(status, str) and status.strip():

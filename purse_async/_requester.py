@@ -18,7 +18,6 @@ from ._auth import AccessToken, TokenManager
 from ._config import Settings
 from ._converter import structure
 from ._errors import (
-    REQUEST_ID_HEADERS,
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -27,6 +26,7 @@ from ._errors import (
     ConfigurationError,
     PurseError,
     make_status_error,
+    request_id_of,
 )
 from ._headers import check_headers
 from ._json import loads
@@ -35,7 +35,7 @@ from ._response import Recording
 from ._retry import backoff_delay, fits_deadline, parse_retry_after, should_retry
 from ._transport import HTTPResponse
 
-__all__ = ["Requester", "Sender", "tag_error"]
+__all__ = ["Requester", "Sender", "keyed", "tag_error"]
 
 T = TypeVar("T")
 
@@ -68,6 +68,25 @@ def tag_error(
     return error
 
 
+class keyed:  # lower case: used like a function, `with keyed(key):`
+    """`with keyed(key):` around a keyed call's argument checks, once its key is chosen: any
+    `PurseError` raised inside was refused before anything was sent, and still carries the key
+    (with `may_have_been_applied=False`) like every other error of the call. Without a key
+    (None) it changes nothing: a refused argument is then not about a request."""
+
+    __slots__ = ("idempotency_key",)
+
+    def __init__(self, idempotency_key: str | None) -> None:
+        self.idempotency_key = idempotency_key
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, tb: object) -> None:
+        if self.idempotency_key is not None and isinstance(error, PurseError):
+            tag_error(error, self.idempotency_key, False)
+
+
 class _CallState:
     """What one call has done so far: may any attempt have been applied server-side? How many
     attempts did it take to succeed?"""
@@ -81,14 +100,6 @@ class _CallState:
 
     def outcome(self) -> bool:
         return self.maybe_applied or self.in_flight
-
-
-def _request_id(headers: Mapping[str, str]) -> str | None:
-    for name in REQUEST_ID_HEADERS:
-        value = headers.get(name)
-        if value:
-            return value
-    return None
 
 
 def _check_seconds(name: str, value: object) -> None:
@@ -376,7 +387,7 @@ class Requester:
                     body=resp.body,
                     method=method,
                     url=url,
-                    request_id=_request_id(resp.headers),
+                    request_id=request_id_of(resp.headers),
                     idempotency_key=idempotency_key,
                     retry_after=retry_after,
                 )

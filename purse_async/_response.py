@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
 
 import attrs
 
-from ._errors import REQUEST_ID_HEADERS
+from ._errors import request_id_of
 
 if TYPE_CHECKING:
     from .resources._base import AsyncAPIResource
@@ -128,12 +128,7 @@ class Recording:
             self.idempotency_key = idempotency_key
 
     def response(self, parsed: T, elapsed: float) -> APIResponse[T]:
-        request_id = None
-        for name in REQUEST_ID_HEADERS:
-            value = self.headers.get(name)
-            if value:
-                request_id = value
-                break
+        request_id = request_id_of(self.headers)
         key = self.idempotency_key
         if key is None:
             # A result that names its key (an operation) though no request of this call sent

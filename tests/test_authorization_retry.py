@@ -257,6 +257,22 @@ def test_a_record_from_a_payment() -> None:
     assert naive.at.tzinfo is timezone.utc
 
 
+def test_aborted_is_a_failure_but_not_one_a_new_attempt_follows() -> None:
+    """One definition: REFUSED, DECLINED, ERROR and ABORTED failed; all but ABORTED (stopped on
+    purpose) are what a retry may follow."""
+    aborted = tx("CANCELLED", partner="adyen", status="ABORTED")
+    assert all(t.is_failed for t in (aborted, tx("51"), tx("51", status="DECLINED")))
+    assert tx("96", status="ERROR").is_failed and not tx("ok", status="AUTHORIZED").is_failed
+    # A stopped transaction is neither a partner that declined nor a decline to classify.
+    mixed = payment(aborted, tx("51"), status="REFUSED")
+    r = AttemptRecord.from_payment(mixed, attempt=1, at=NOW, policy=AuthorizationRetry())
+    assert r.partners == ("ingenico",) and r.decline is DeclineKind.SOFT
+    assert "ingenico REFUSED '51'" in mit(mixed).reason
+    # An earlier attempt that ended ABORTED holds nothing: it does not block a new one.
+    stopped = record(1, NOW - DAY, pid="pay-0", status="ABORTED", decline=None, partners=())
+    assert mit(soft(pid="pay-1"), [stopped]).action is RetryAction.RETRY_NOW
+
+
 # -- what is never retried ---------------------------------------------------------------------
 
 

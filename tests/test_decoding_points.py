@@ -456,6 +456,31 @@ async def test_abort_takes_a_303_as_success_without_following_it(
     assert all(str(url).startswith(BASE) for _, url in mocked.requests)
 
 
+async def test_an_unreadable_abort_answer_keeps_the_key_and_says_applied(
+    mocked: aioresponses, face: Any
+) -> None:
+    mocked.post(f"{SESSION_URL}/abort", payload={"id": "cs-1", "amount": "a lot"})
+    with pytest.raises(pa.DecodeError) as info:
+        await call(face, "client_sessions.abort", "cs-1", idempotency_key="ab-2")
+    assert (info.value.idempotency_key, info.value.may_have_been_applied) == ("ab-2", True)
+
+
+async def test_an_unreadable_eligible_solutions_answer_carries_its_generated_key(
+    mocked: aioresponses, face: Any
+) -> None:
+    mocked.post(f"{BASE}/payment/v2/eligible-solutions", payload={"eligible_solutions": "none"})
+    with pytest.raises(pa.DecodeError) as info:
+        await call(
+            face,
+            "eligible_solutions.list",
+            amount=1000,
+            currency="EUR",
+            order={"reference": "o-9"},
+            entity_id="e-1",
+        )
+    assert info.value.idempotency_key  # the key the SDK generated and sent
+
+
 async def test_a_raw_abort_answered_303_reports_the_303_with_the_session_read_back(
     mocked: aioresponses, face: Any
 ) -> None:
@@ -481,6 +506,20 @@ async def test_a_raw_abort_answered_303_reports_the_303_with_the_session_read_ba
     assert (raw.status, raw.method, raw.request_id) == (303, "POST", "req-abort")
     assert raw.url == f"{SESSION_URL}/abort" and raw.headers["location"] == RETURN
     assert raw.idempotency_key == "k-ab" and raw.attempts == 2  # the read-back counts
+
+
+@pytest.mark.parametrize("key", ["k-ab", None], ids=["keyed", "unkeyed"])
+async def test_a_failed_read_back_after_a_303_says_the_abort_was_applied(
+    mocked: aioresponses, face: Any, key: str | None
+) -> None:
+    mocked.post(f"{SESSION_URL}/abort", status=303, headers={"Location": RETURN})
+    mocked.get(SESSION_URL, status=404, payload={"title": "Not Found", "status": 404})
+    with pytest.raises(pa.NotFoundError) as info:
+        await call(face, "client_sessions.abort", "cs-1", idempotency_key=key)
+    # Only reading the session back failed: the abort itself was applied (its 303).
+    assert info.value.idempotency_key == key
+    assert info.value.may_have_been_applied is True
+    assert sent_to(mocked, "POST", f"{SESSION_URL}/abort") == 1
 
 
 async def test_a_303_elsewhere_is_still_an_error(mocked: aioresponses, face: Any) -> None:

@@ -312,6 +312,10 @@ async def test_a_crash_during_an_attempt_is_never_guessed(purse_sandbox: Sandbox
         assert info.value.idempotency_key == "SUB-MID/authorization/1"
         assert info.value.may_have_been_applied is True
         assert info.value.order_reference == "SUB-MID" and info.value.amount == AMOUNT
+        assert info.value.currency == "EUR" and info.value.resource == "payment"
+        # What to do: find out, then record what was found in the attempt store.
+        assert "attempt 1 of order 'SUB-MID'" in str(info.value)
+        assert "append its AttemptRecord" in str(info.value)
     assert len(created(purse_sandbox, "SUB-MID")) == 1
     # Once deduplication is confirmed, attempt 1 is replayed (409 -> the same payment), and
     # only if it is the same request: another amount under its key is refused, still in flight.
@@ -402,6 +406,49 @@ async def test_arguments_are_checked_before_anything_is_sent(
     assert purse_sandbox.stats.requests_by_path["POST /payment/v2/payments"] == 0
 
 
+class SpyStore(MemoryAttemptStore):
+    """A store that counts every read and write of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    async def get(self, order_reference: str) -> list[AttemptRecord]:
+        self.calls.append(f"get {order_reference}")
+        return await super().get(order_reference)
+
+    async def append(self, order_reference: str, record: AttemptRecord) -> None:
+        self.calls.append(f"append {order_reference} {record.attempt}")
+        await super().append(order_reference, record)
+
+
+#: Arguments only the payment body checks, each with the field its error names: each must be
+#: refused before the store is read, never as attempt 1 recorded in flight then NOT_CREATED.
+INVALID_BODY_ARGS: list[tuple[dict[str, Any], str]] = [
+    ({"customer": {"refrence": "x"}}, "customer.refrence"),
+    ({"browser": {"user_agnet": "x"}}, "browser.user_agnet"),
+    ({"webhook": {"urll": "https://shop.example/hook"}}, "webhook.urll"),
+    ({"extra_body": {"amount": 1}}, "extra_body"),
+    ({"entity_id": "  "}, "entity_id"),
+    ({"order": {"reference": "  ", "net_amount": AMOUNT}}, "order.reference"),
+]
+
+
+@pytest.mark.parametrize(("bad", "field"), INVALID_BODY_ARGS)
+async def test_an_invalid_argument_leaves_the_attempt_store_untouched(
+    purse_client: pa.AsyncPurse, purse_sandbox: Sandbox, bad: dict[str, Any], field: str
+) -> None:
+    token = purse_sandbox.save_card(MagicCards.AUTHORIZED)
+    store = SpyStore()
+    with pytest.raises(pa.ValidationError) as info:
+        await purse_client.payments.authorize_with_retry(
+            **{**mit_args(token, "SUB-BAD"), **bad}, attempt_store=store
+        )
+    assert info.value.field == field
+    assert store.calls == []
+    assert purse_sandbox.stats.requests_by_path["POST /payment/v2/payments"] == 0
+
+
 # -- the blocking face -----------------------------------------------------------------------
 
 
@@ -441,6 +488,25 @@ def test_sync_soft_decline_hard_decline_and_cit(threaded_sandbox: ThreadedSandbo
         decision = purse.payments.retry_decision(redirect.payment_id, initiator="CIT")
         assert decision.action is RetryAction.ASK_SHOPPER
         assert decision.exclude_partners == ("ingenico",)
+
+
+@pytest.mark.parametrize(("bad", "field"), INVALID_BODY_ARGS)
+def test_sync_an_invalid_argument_leaves_the_attempt_store_untouched(
+    threaded_sandbox: ThreadedSandbox, bad: dict[str, Any], field: str
+) -> None:
+    box = threaded_sandbox
+    token = box.sandbox.save_card(MagicCards.AUTHORIZED)
+    store = SpyStore()
+    with (
+        purse_sync.Purse(**box.sandbox.client_kwargs()) as purse,
+        pytest.raises(pa.ValidationError) as info,
+    ):
+        purse.payments.authorize_with_retry(
+            **{**mit_args(token, "S-BAD"), **bad}, attempt_store=store
+        )
+    assert info.value.field == field
+    assert store.calls == []
+    assert created(box.sandbox, "S-BAD") == []
 
 
 def test_sync_crash_between_attempts(threaded_sandbox: ThreadedSandbox) -> None:

@@ -63,6 +63,22 @@ class AuthorizationStatus(PurseEnum):
         return self._name_ in ("REFUSED", "DECLINED")
 
 
+# The one definition of which authorization statuses failed and which of them a new attempt
+# may follow (the models, the attempt ledger and the retry rules all use these). Members hash
+# and compare as their strings, so a status kept as a plain string (AttemptRecord) matches too.
+#: Final failures: no authorization came of them.
+FAILED_AUTHORIZATION_STATUSES = frozenset(
+    {
+        AuthorizationStatus.REFUSED,
+        AuthorizationStatus.DECLINED,  # the guide's name for a refusal
+        AuthorizationStatus.ERROR,
+        AuthorizationStatus.ABORTED,
+    }
+)
+#: The final failures a new attempt may follow: all but ABORTED (stopped on purpose).
+RETRYABLE_AUTHORIZATION_STATUSES = FAILED_AUTHORIZATION_STATUSES - {AuthorizationStatus.ABORTED}
+
+
 class OperationStatus(PurseEnum):
     """Status of a capture, refund or void."""
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from ._enums import AuthorizationStatus
+from ._enums import FAILED_AUTHORIZATION_STATUSES, AuthorizationStatus
 
 __all__ = [
     "Card",
@@ -21,15 +21,6 @@ __all__ = [
     "ThreeDs",
     "Wallet",
 ]
-
-FAILED_STATUSES = frozenset(
-    {
-        AuthorizationStatus.REFUSED,
-        AuthorizationStatus.DECLINED,  # the guide's name for a refusal
-        AuthorizationStatus.ERROR,
-        AuthorizationStatus.ABORTED,
-    }
-)
 
 
 @attrs.frozen(kw_only=True)
@@ -114,7 +105,7 @@ class PartnerTransaction:
 
     @property
     def is_failed(self) -> bool:
-        return self.status in FAILED_STATUSES
+        return self.status in FAILED_AUTHORIZATION_STATUSES
 
     @property
     def metadata(self) -> Card | Wallet | GiftCard | Mapping[str, Any] | None:

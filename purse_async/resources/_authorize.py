@@ -13,7 +13,6 @@ the eligible solutions, creates the attempts and keeps the attempt ledger. Crash
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -29,25 +28,21 @@ from .._attempts import (
     fold,
 )
 from .._authorization_retry import INITIATORS, AuthorizationRetry, Initiator, attempt_key, decide
-from .._errors import (
-    APITimeoutError,
-    IdempotencyConflictError,
-    OutcomeUnknownError,
-    PurseError,
-    ValidationError,
-)
+from .._errors import IdempotencyConflictError, PurseError, ValidationError
 from .._logging import logger
-from ..models._enums import AuthorizationStatus
+from .._requester import keyed
+from ..models._enums import RETRYABLE_AUTHORIZATION_STATUSES
+from ._base import Budget as _Budget
 from ._base import (
-    CheckedBody,
     check_amount,
-    check_currency,
     check_id,
     check_idempotency_key,
     check_list,
     check_object,
 )
 from ._eligible_solutions import AsyncEligibleSolutions
+from ._outcomes import outcome_unknown
+from ._saved_cards import check_charge_order
 
 if TYPE_CHECKING:
     from ..models.payment import Payment
@@ -55,36 +50,11 @@ if TYPE_CHECKING:
 
 __all__ = ["authorize_with_retry", "retry_decision"]
 
-_RETRYABLE = (AuthorizationStatus.REFUSED, AuthorizationStatus.DECLINED, AuthorizationStatus.ERROR)
 CARD_METHOD = "creditcard"
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class _Budget:
-    """What is left of a whole call's `deadline` (None: no bound) for its next request."""
-
-    def __init__(self, deadline: float | None) -> None:
-        self.deadline = deadline
-        self.ends_at = None if deadline is None else time.monotonic() + deadline
-
-    def left(self) -> float | None:
-        if self.ends_at is None:
-            return None
-        remaining = self.ends_at - time.monotonic()
-        if remaining <= 0:
-            # Raised before the next request is sent: that request certainly did not happen.
-            error = APITimeoutError(f"the call did not finish within {self.deadline:g}s")
-            error.request_sent = False
-            error.may_have_been_applied = False
-            raise error
-        return remaining
-
-    @property
-    def spent(self) -> bool:
-        return self.ends_at is not None and time.monotonic() >= self.ends_at
 
 
 def _policy(value: object) -> AuthorizationRetry:
@@ -180,7 +150,7 @@ async def retry_decision(
     )
     eligible = None
     status = fresh.authorization.status if fresh.authorization is not None else None
-    if who == "MIT" and status in _RETRYABLE:
+    if who == "MIT" and status in RETRYABLE_AUTHORIZATION_STATUSES:
         eligible = await _eligible_partners(
             payments,
             amount=fresh.amount,
@@ -206,26 +176,21 @@ def _order_of(payment: Payment) -> dict[str, Any] | None:
 
 
 def _unknown(record: AttemptRecord, amount: int, currency: str, reference: str) -> PurseError:
-    error = OutcomeUnknownError(
-        f"attempt {record.attempt} of order {reference!r} (idempotency key "
-        f"{record.idempotency_key}, amount {amount} {currency}) was sent and its outcome was "
-        "never recorded: it may have created a payment. It is not re-sent: Purse does not "
-        "document deduplicating payment creation. Find out whether it exists, then append its "
-        "AttemptRecord (with payment_id, or status NOT_CREATED) to the attempt store; or set "
-        "idempotent_creates=True once Purse confirms deduplication.",
-        idempotency_key=record.idempotency_key,
+    return outcome_unknown(
+        f"attempt {record.attempt} of order {reference!r} was sent and its outcome never recorded",
         resource="payment",
         amount=amount,
         currency=currency,
         order_reference=reference,
+        idempotency_key=record.idempotency_key,
+        find_out="Find out whether it exists, then append its AttemptRecord (with payment_id, "
+        "or status NOT_CREATED) to the attempt store",
     )
-    error.may_have_been_applied = True
-    return error
 
 
 def _mit_item(split: object) -> dict[str, Any]:
     items = check_list("split", split, model=_models.SplitItem)
-    if len(items) != 1 or not isinstance(items[0], dict):
+    if len(items) != 1:
         raise ValidationError(
             "retries are for merchant-initiated payments on a saved card: split must be one "
             "item with a wallet_token",
@@ -264,17 +229,21 @@ async def authorize_with_retry(
     arguments, sent unchanged with every attempt."""
     policy = _policy(retry)
     check_amount("amount", amount, allow_zero=False)
-    check_currency(currency)
     item = _mit_item(split)
-    order_body = check_object("order", order, model=_models.Order)
-    reference = order_body.get("reference")
-    if not isinstance(reference, str) or not reference.strip():
-        raise ValidationError(
-            "order.reference is required: each attempt's idempotency key is derived from it",
-            field="order.reference",
-            value=reference,
-        )
+    # Required, with a reference: each attempt's key is derived from it.
+    order_body = check_charge_order(order)
+    reference: str = order_body["reference"]
     check_idempotency_key(attempt_key(reference, policy.max_attempts))
+    # The whole body, checked once: nothing wrong in it may reach the attempt store (an
+    # attempt recorded in flight, then NOT_CREATED, for an argument that could never work).
+    body = payments._create_body(
+        amount=amount,
+        currency=currency,
+        split=[item],
+        order=order_body,
+        customer=customer,
+        **create,
+    )
     store = attempt_store if attempt_store is not None else payments._default_attempt_store()
     budget = _Budget(deadline)
     options: dict[str, Any] = {
@@ -316,13 +285,13 @@ async def authorize_with_retry(
                     await store.append(reference, record)
                     records = fold([*records, record])
                 status = payment.authorization.status if payment.authorization else None
-                if eligible is None and status in _RETRYABLE:
+                if eligible is None and status in RETRYABLE_AUTHORIZATION_STATUSES:
                     eligible = await _eligible_partners(
                         payments,
                         amount=amount,
                         currency=currency,
                         order=order_body,
-                        customer=customer,
+                        customer=body.get("customer"),
                         method=str(item.get("method") or _method_of(payment)),
                         budget=budget,
                         **options,
@@ -346,25 +315,20 @@ async def authorize_with_retry(
                 number, partner, sent_at = decision.attempt, decision.partner, None
             fresh = None
             key = attempt_key(reference, number)
-            left = budget.left()  # raises before anything is recorded or sent
+            with keyed(key):  # a spent budget is this attempt's error, not yet sent
+                left = budget.left()  # raises before anything is recorded or sent
             sent = AttemptRecord(
                 attempt=number, idempotency_key=key, at=sent_at or _now(), partner=partner
             )
-            # Checked already (with the members its `extra` brought): not checked again.
-            body_item = CheckedBody({**item, "partner": partner}) if partner else item
             logger.info("authorization attempt %d of order %s (key %s)", number, reference, key)
             await store.append(reference, sent)  # in flight, before anything is sent
             records = fold([*records, sent])
             try:
-                fresh = await payments.create(
-                    amount=amount,
-                    currency=currency,
-                    split=[body_item],
-                    order=order_body,
-                    customer=customer,
-                    idempotency_key=key,
+                # Only the partner differs between attempts (the rest was checked above).
+                fresh = await payments._send_create(
+                    {**body, "split": [{**item, "partner": partner} if partner else item]},
+                    key=key,
                     deadline=left,
-                    **create,
                     **options,
                 )
             except PurseError as exc:

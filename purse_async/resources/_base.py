@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 import typing
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from .._converter import structure, unstructure
-from .._errors import ValidationError
+from .._converter import unstructure
+from .._errors import APITimeoutError, ValidationError
 from .._fields import wire_fields
 from .._requester import Requester
 from ..models._enums import PurseEnum
@@ -143,20 +144,28 @@ def check_redirection_url(value: object) -> str:
     return value
 
 
-def check_saving_customer(customer: object) -> dict[str, Any]:
-    """The customer of a payment saving its card: a `reference` is required, since the wallet
-    lists a customer's saved cards by it."""
-    from ..models import Customer  # the models package imports nothing from resources
-
-    details: dict[str, Any] = check_object("customer", customer, model=Customer)
-    reference = details.get("reference")
-    if not isinstance(reference, str) or not reference:
+def check_reference(field: str, body: Mapping[str, Any], why: str) -> str:
+    """`body`'s required `reference` (`field` names it in errors, e.g. `order.reference`): a
+    string that is not blank. `why` says what needs it."""
+    reference = body.get("reference")
+    if not isinstance(reference, str) or not reference.strip():
         raise ValidationError(
-            "customer.reference is required to save a card: the wallet lists a customer's "
-            f"cards by it, got {reference!r:.80}",
-            field="customer.reference",
+            f"{field}.reference is required: {why}, got {reference!r:.80}",
+            field=f"{field}.reference",
             value=reference,
         )
+    return reference
+
+
+def check_saving_customer(customer: object) -> CheckedBody:
+    """The customer of a payment saving its card, checked (pass it on: it is not checked
+    again): a `reference` is required, since the wallet lists a customer's saved cards by it."""
+    from ..models import Customer  # the models package imports nothing from resources
+
+    details: CheckedBody = check_object("customer", customer, model=Customer)
+    check_reference(
+        "customer", details, "to save a card (the wallet lists a customer's cards by it)"
+    )
     return details
 
 
@@ -336,6 +345,50 @@ def build_body(fields: Mapping[str, Any], extra_body: Mapping[str, Any] | None) 
     return body
 
 
+class Budget:
+    """What is left of a whole call's `deadline` (None: no bound) for its next request: a call
+    sending several (a write, then reading back what it made) ends within its deadline."""
+
+    __slots__ = ("_clock", "deadline", "ends_at")
+
+    def __init__(
+        self, deadline: float | None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.deadline = deadline
+        self._clock = clock
+        # A deadline that is not a number > 0 bounds nothing here: the call's first request
+        # refuses it (ConfigurationError) before anything is sent.
+        valid = (
+            isinstance(deadline, (int, float)) and not isinstance(deadline, bool) and deadline > 0
+        )
+        self.ends_at = clock() + deadline if valid and deadline is not None else None
+
+    @classmethod
+    def of_call(cls, requester: Requester, deadline: float | None) -> Budget:
+        """The budget of a call sent through `requester`: `deadline`, or the client's (the
+        requester's clock, so that every request of the call counts the same time)."""
+        if deadline is None:
+            deadline = requester._settings.retry.deadline
+        return cls(deadline, clock=requester._clock)
+
+    def left(self) -> float | None:
+        """The seconds left for the next request (None: no bound); `APITimeoutError` when none
+        are, raised before that request is sent (it certainly did not happen)."""
+        if self.ends_at is None:
+            return None
+        remaining = self.ends_at - self._clock()
+        if remaining <= 0:
+            error = APITimeoutError(f"the call did not finish within {self.deadline:g}s")
+            error.request_sent = False
+            error.may_have_been_applied = False
+            raise error
+        return remaining
+
+    @property
+    def spent(self) -> bool:
+        return self.ends_at is not None and self._clock() >= self.ends_at
+
+
 class AsyncAPIResource:
     """Base of the resource classes reachable from an `AsyncPurse` (e.g. `purse.payments`)."""
 
@@ -361,7 +414,3 @@ class AsyncAPIResource:
                 value=value,
             )
         return value
-
-    @staticmethod
-    def _decode(data: Any, cls: type[T]) -> T:
-        return structure(data, cls)

@@ -9,12 +9,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import models as _models
-from .._errors import ValidationError
+from .._converter import structure
+from .._errors import PurseError, ValidationError
+from .._requester import keyed, tag_error
 from .._response import AsyncRawResponses, raw_response, reading_back
 from ..models import ChallengeIndicator
 from ._base import (
     API_PREFIX,
     AsyncAPIResource,
+    Budget,
     build_body,
     check_amount,
     check_currency,
@@ -78,42 +81,46 @@ class AsyncClientSessions(AsyncAPIResource):
         `timeout` bounds each attempt, `deadline` the whole call with its retries (defaults:
         the client's); `max_retries` and `extra_headers` apply to this call only.
         """
-        check_amount("amount", amount, allow_zero=True)
-        if amount == 0 and not allow_future_usage:
-            raise ValidationError(
-                "amount 0 is only allowed with allow_future_usage=True", field="amount", value=0
+        key = check_idempotency_key(idempotency_key)
+        with keyed(key):  # refused before sending: the error still hands the key over
+            check_amount("amount", amount, allow_zero=True)
+            if amount == 0 and not allow_future_usage:
+                raise ValidationError(
+                    "amount 0 is only allowed with allow_future_usage=True",
+                    field="amount",
+                    value=0,
+                )
+            body = build_body(
+                {
+                    "entity_id": self._entity_id(entity_id),
+                    "amount": amount,
+                    "currency": check_currency(currency),
+                    "capture_mode": capture_mode,
+                    "capture_delay": capture_delay,
+                    "integration_mode": integration_mode,
+                    "shopper_redirection_url": check_redirection_url(shopper_redirection_url),
+                    "order": check_object("order", order, model=_models.Order),
+                    "customer": optional_object("customer", customer, model=_models.Customer),
+                    "webhook": optional_object("webhook", webhook, model=_models.Webhook),
+                    "three_ds_authentication_options": optional_object(
+                        "three_ds_authentication_options",
+                        three_ds_authentication_options,
+                        model=_models.ThreeDsAuthenticationOptions,
+                    ),
+                    "allow_future_usage": allow_future_usage,
+                },
+                extra_body,
             )
-        body = build_body(
-            {
-                "entity_id": self._entity_id(entity_id),
-                "amount": amount,
-                "currency": check_currency(currency),
-                "capture_mode": capture_mode,
-                "capture_delay": capture_delay,
-                "integration_mode": integration_mode,
-                "shopper_redirection_url": check_redirection_url(shopper_redirection_url),
-                "order": check_object("order", order, model=_models.Order),
-                "customer": optional_object("customer", customer, model=_models.Customer),
-                "webhook": optional_object("webhook", webhook, model=_models.Webhook),
-                "three_ds_authentication_options": optional_object(
-                    "three_ds_authentication_options",
-                    three_ds_authentication_options,
-                    model=_models.ThreeDsAuthenticationOptions,
-                ),
-                "allow_future_usage": allow_future_usage,
-            },
-            extra_body,
-        )
         return await create_once(
             self._requester,
             _models.ClientSession,
             f"{API_PREFIX}/client-sessions",
             body=body,
-            key=check_idempotency_key(idempotency_key),
+            key=key,
             resource="client session",
             deduplicated=self._settings.idempotent_creates,
-            retrieve=lambda found_id: self.retrieve(
-                found_id, timeout=timeout, deadline=deadline, extra_headers=extra_headers
+            retrieve=lambda found_id, left: self.retrieve(
+                found_id, timeout=timeout, deadline=left, extra_headers=extra_headers
             ),
             timeout=timeout,
             deadline=deadline,
@@ -150,7 +157,9 @@ class AsyncClientSessions(AsyncAPIResource):
         `reference`: the saved card is listed under it (`purse.wallet.list_tokens`). Otherwise
         as `create` (same idempotency rules).
         """
-        check_saving_customer(customer)
+        key = check_idempotency_key(idempotency_key)
+        with keyed(key):
+            customer = check_saving_customer(customer)  # checked once: passed on as it is
         return await self.create(
             amount=amount,
             currency=currency,
@@ -166,7 +175,7 @@ class AsyncClientSessions(AsyncAPIResource):
             },
             allow_future_usage=True,
             extra_body=extra_body,
-            idempotency_key=idempotency_key,
+            idempotency_key=key,
             timeout=timeout,
             deadline=deadline,
             max_retries=max_retries,
@@ -183,7 +192,8 @@ class AsyncClientSessions(AsyncAPIResource):
         extra_headers: Mapping[str, str] | None = None,
     ) -> ClientSession:
         """Get a client session: its status and, once submitted, payment id and authorization."""
-        result = await self._requester.request(
+        return await self._requester.request_as(
+            _models.ClientSession,
             "GET",
             f"{API_PREFIX}/client-sessions/{check_id('client_session_id', client_session_id)}",
             timeout=timeout,
@@ -191,7 +201,6 @@ class AsyncClientSessions(AsyncAPIResource):
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
-        return self._decode(result, _models.ClientSession)
 
     async def abort(
         self,
@@ -209,20 +218,27 @@ class AsyncClientSessions(AsyncAPIResource):
         `303 See Other` answer (Purse's hosted-page docs redirect to the redirection URL after an
         abort) is a success: the redirect is not followed, and the session is read back
         (`with_raw_response.abort` reports the 303 itself, with the session as `.parsed`).
+        `deadline` (default: the client's) bounds the abort and that read-back together.
         """
-        path = f"{API_PREFIX}/client-sessions/{check_id('client_session_id', client_session_id)}"
+        key = check_idempotency_key(idempotency_key)
+        with keyed(key):
+            session_id = check_id("client_session_id", client_session_id)
+        path = f"{API_PREFIX}/client-sessions/{session_id}"
+        budget = Budget.of_call(self._requester, deadline)
         result = await self._requester.request(
             "POST",
             f"{path}/abort",
             body={},
-            idempotency_key=check_idempotency_key(idempotency_key),
+            idempotency_key=key,
             timeout=timeout,
             deadline=deadline,
             max_retries=max_retries,
             extra_headers=extra_headers,
             see_other_ok=True,
         )
-        if not isinstance(result, Mapping) or "id" not in result:
+        try:
+            if isinstance(result, Mapping) and "id" in result:
+                return structure(result, _models.ClientSession)
             # The docs leave the answer's body open (a 303 has none we read); the session
             # itself is the useful result. Only read back: a raw response still reports the
             # abort's own answer (its 303, headers and request id).
@@ -230,10 +246,14 @@ class AsyncClientSessions(AsyncAPIResource):
                 return await self.retrieve(
                     client_session_id,
                     timeout=timeout,
-                    deadline=deadline,
+                    deadline=budget.left(),  # the abort's deadline bounds both requests
                     extra_headers=extra_headers,
                 )
-        return self._decode(result, _models.ClientSession)
+        except PurseError as exc:
+            # The abort was applied: only reading its answer or the session failed. Aborting
+            # again with the key is safe; without one, the error still says it was applied.
+            exc.may_have_been_applied = True
+            raise tag_error(exc, key, True) from None
 
 
 class AsyncClientSessionsWithRawResponse(AsyncRawResponses[AsyncClientSessions]):

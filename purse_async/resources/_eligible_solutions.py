@@ -69,7 +69,8 @@ class AsyncEligibleSolutions(AsyncAPIResource):
             },
             extra_body,
         )
-        result = await self._requester.request(
+        return await self._requester.request_as(
+            _models.EligibleSolutionList,
             "POST",
             f"{API_PREFIX}/eligible-solutions",
             body=body,
@@ -80,7 +81,6 @@ class AsyncEligibleSolutions(AsyncAPIResource):
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
-        return self._decode(result, _models.EligibleSolutionList)
 
 
 class AsyncEligibleSolutionsWithRawResponse(AsyncRawResponses[AsyncEligibleSolutions]):

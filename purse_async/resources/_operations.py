@@ -16,8 +16,17 @@ from .. import models as _models
 from .._converter import structure
 from .._errors import DecodeError, IdempotencyConflictError, PurseError
 from .._logging import logger
-from .._requester import tag_error
-from ._base import API_PREFIX, build_body, check_amount, check_id, check_list, key_or_new
+from .._requester import keyed, tag_error
+from ._base import (
+    API_PREFIX,
+    PAYMENT_ONLY_MEMBERS,
+    Budget,
+    build_body,
+    check_amount,
+    check_id,
+    check_list,
+    key_or_new,
+)
 from ._outcomes import differences, mismatch_error
 
 if TYPE_CHECKING:
@@ -27,10 +36,6 @@ if TYPE_CHECKING:
 
 __all__ = ["operate", "operation_of_answer"]
 
-#: Members only a Payment has (an operation is {id, status, amount, created_at,
-#: partner_transactions}): one of them, or the operations' array, makes the answer a Payment.
-_PAYMENT_ONLY = frozenset({"authorization", "amounts", "overview", "captures", "refunds", "voids"})
-
 
 def operation_of_answer(data: Any, kind: str, amount: int | None, key: str) -> Operation:
     """`data`, the JSON answer to a POST `/payments/{id}/{kind}` sent with `key` for `amount`
@@ -38,7 +43,7 @@ def operation_of_answer(data: Any, kind: str, amount: int | None, key: str) -> O
     `kind` carrying `key` (when its operations carry an `idempotency_key` member), else its only
     operation of `kind` if that fits `amount`. `DecodeError` when it is neither readable nor
     findable: with two or more keyless operations of `kind`, none can be told to be this call's."""
-    if type(data) is not dict or _PAYMENT_ONLY.isdisjoint(data):
+    if type(data) is not dict or PAYMENT_ONLY_MEMBERS.isdisjoint(data):
         return structure(data, _models.Operation)
     payment = structure(data, _models.Payment)
     operations: Sequence[Operation] = getattr(payment, kind)
@@ -67,10 +72,10 @@ def _made_by_this_call(
     operations: Sequence[Operation], kind: str, amount: int | None, key: str
 ) -> tuple[Operation | None, str]:
     """The operation and, when there is none, why."""
-    keyed = [op for op in operations if isinstance(op.extra.get("idempotency_key"), str)]
-    if keyed:
+    with_keys = [op for op in operations if isinstance(op.extra.get("idempotency_key"), str)]
+    if with_keys:
         # Purse says which request made each: nothing else counts.
-        mine = [op for op in keyed if op.extra["idempotency_key"] == key]
+        mine = [op for op in with_keys if op.extra["idempotency_key"] == key]
         if len(mine) == 1:
             return mine[0], ""
         return None, f"{len(mine)} operations carry the key {key}"
@@ -99,20 +104,23 @@ async def operate(
     max_retries: int | None,
     extra_headers: Mapping[str, str] | None,
 ) -> Operation:
-    path = f"{API_PREFIX}/payments/{check_id('payment_id', payment_id)}/{kind}"
-    if amount is not None:
-        check_amount("amount", amount, allow_zero=False)
     # Chosen once, before the first attempt: every retry must present the same key.
     key = key_or_new(idempotency_key)
-    body = build_body(
-        {
-            "amount": amount,
-            "priorities": None
-            if priorities is None
-            else check_list("priorities", priorities, model=_models.Priority),
-        },
-        None,
-    )
+    with keyed(key):  # refused before sending: the error still hands the key over
+        path = f"{API_PREFIX}/payments/{check_id('payment_id', payment_id)}/{kind}"
+        if amount is not None:
+            check_amount("amount", amount, allow_zero=False)
+        body = build_body(
+            {
+                "amount": amount,
+                "priorities": None
+                if priorities is None
+                else check_list("priorities", priorities, model=_models.Priority),
+            },
+            None,
+        )
+    # `deadline` (None: the client's) bounds the POST and the read-back a replay needs.
+    budget = Budget.of_call(payments._requester, deadline)
     try:
         answer = await payments._requester.request(
             "POST",
@@ -129,7 +137,7 @@ async def operate(
         # lost), or by the caller's earlier call with their key. Return that operation if
         # it is what this call asked for.
         return await _resolve_replay(
-            payments, kind, payment_id, amount, key, exc, timeout, deadline, extra_headers
+            payments, kind, payment_id, amount, key, exc, timeout, budget, extra_headers
         )
     try:
         # The operation, or the one this call made when Purse answers with the payment.
@@ -149,14 +157,14 @@ async def _resolve_replay(
     key: str,
     conflict: IdempotencyConflictError,
     timeout: float | None,
-    deadline: float | None,
+    budget: Budget,
     extra_headers: Mapping[str, str] | None,
 ) -> Operation:
     try:
         if not conflict.resource_id:
             raise conflict
         payment = await payments.retrieve(
-            payment_id, timeout=timeout, deadline=deadline, extra_headers=extra_headers
+            payment_id, timeout=timeout, deadline=budget.left(), extra_headers=extra_headers
         )
         operations: Sequence[Operation] = getattr(payment, kind)
         existing = next((op for op in operations if op.id == conflict.resource_id), None)

@@ -16,6 +16,7 @@ from .._errors import (
 )
 from .._logging import logger
 from .._requester import Requester, tag_error
+from ._base import Budget
 
 __all__ = ["create_once", "differences", "mismatch_error", "outcome_unknown"]
 
@@ -31,7 +32,7 @@ async def create_once(
     key: str | None,
     resource: str,
     deduplicated: bool,
-    retrieve: Callable[[str], Awaitable[T]],
+    retrieve: Callable[[str, float | None], Awaitable[T]],
     timeout: float | None,
     deadline: float | None,
     max_retries: int | None,
@@ -39,8 +40,9 @@ async def create_once(
 ) -> T:
     """POST a creation that Purse may not deduplicate: re-sent only if `deduplicated`, an
     ambiguous failure raised as `OutcomeUnknownError`, and a write-conflict resolved to what
-    the key made (looked up with `retrieve`) only if its amount, currency and order reference
-    match the request's."""
+    the key made (looked up with `retrieve(id, deadline)`) only if its amount, currency and
+    order reference match the request's. `deadline` (None: the client's) bounds both requests."""
+    budget = Budget.of_call(requester, deadline)
     order = body.get("order")
     asked = {
         "amount": body.get("amount"),
@@ -74,11 +76,12 @@ async def create_once(
             currency=asked.get("currency"),
             order_reference=asked.get("order_reference"),
         ) from None
-    assert key is not None  # a write-conflict answers only a keyed request
+    if key is None:
+        raise conflict  # a write-conflict answers a keyed request: nothing of this call's to read
     try:
         if not conflict.resource_id:
             raise conflict
-        existing = await retrieve(conflict.resource_id)
+        existing = await retrieve(conflict.resource_id, budget.left())
     except PurseError as exc:
         # The key did make something: whatever failed here must still hand the key over.
         raise tag_error(exc, key, True) from None
@@ -135,30 +138,38 @@ def mismatch_error(
 
 
 def outcome_unknown(
-    error: APIConnectionError,
+    cause: APIConnectionError | str,
     *,
     resource: str,
     amount: int | None,
     currency: str | None,
     order_reference: str | None,
+    idempotency_key: str | None = None,
+    find_out: str = "Check whether it exists before creating it again with the same key",
 ) -> OutcomeUnknownError:
-    """A creation that may have reached Purse and was not re-sent (see `OutcomeUnknownError`)."""
+    """A creation that may have reached Purse and was not re-sent (see `OutcomeUnknownError`).
+
+    `cause` is the error that left it ambiguous (its key, request and attempts are kept), or a
+    sentence saying how it was found out (e.g. an attempt recorded in flight, never answered;
+    then `idempotency_key` is the key it was sent with). `find_out` says what to do first.
+    """
+    error = cause if isinstance(cause, APIConnectionError) else None
     cls = OutcomeUnknownTimeoutError if isinstance(error, APITimeoutError) else OutcomeUnknownError
-    key = error.idempotency_key
+    key = error.idempotency_key if error is not None else idempotency_key
     unknown = cls(
-        f"{error} - the {resource} may have been created (idempotency key {key}, amount "
+        f"{cause} - the {resource} may have been created (idempotency key {key}, amount "
         f"{amount} {currency}, order {order_reference!r}). It was not re-sent: Purse does not "
-        f"document deduplicating {resource} creation. Check whether it exists before creating "
-        f"it again with the same key, or set idempotent_creates=True once Purse confirms "
-        f"deduplication.",
-        method=error.method,
-        url=error.url,
+        f"document deduplicating {resource} creation. {find_out}, or set "
+        "idempotent_creates=True once Purse confirms deduplication.",
+        method=error.method if error is not None else None,
+        url=error.url if error is not None else None,
         idempotency_key=key,
         resource=resource,
         amount=amount,
         currency=currency,
         order_reference=order_reference,
     )
-    unknown.attempts = error.attempts
+    if error is not None:
+        unknown.attempts = error.attempts
     unknown.may_have_been_applied = True
     return unknown

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import models as _models
+from .._requester import keyed
 from .._response import AsyncRawResponses, raw_response
 from ._base import (
     API_PREFIX,
@@ -81,26 +82,27 @@ class AsyncPaymentLinks(AsyncAPIResource):
         `timeout` bounds each attempt, `deadline` the whole call with its retries (defaults:
         the client's); `max_retries` and `extra_headers` apply to this call only.
         """
-        check_amount("amount", amount, allow_zero=False)
         key = key_or_new(idempotency_key)
-        body = build_body(
-            {
-                "entity_id": self._entity_id(entity_id),
-                "amount": amount,
-                "currency": check_currency(currency),
-                "capture_mode": capture_mode,
-                "shopper_redirection_url": check_redirection_url(shopper_redirection_url),
-                "order": check_object("order", order, model=_models.Order),
-                "customer": optional_object("customer", customer, model=_models.Customer),
-                "webhook": optional_object("webhook", webhook, model=_models.Webhook),
-                "three_ds_authentication_options": optional_object(
-                    "three_ds_authentication_options",
-                    three_ds_authentication_options,
-                    model=_models.ThreeDsAuthenticationOptions,
-                ),
-            },
-            extra_body,
-        )
+        with keyed(key):  # refused before sending: the error still hands the key over
+            check_amount("amount", amount, allow_zero=False)
+            body = build_body(
+                {
+                    "entity_id": self._entity_id(entity_id),
+                    "amount": amount,
+                    "currency": check_currency(currency),
+                    "capture_mode": capture_mode,
+                    "shopper_redirection_url": check_redirection_url(shopper_redirection_url),
+                    "order": check_object("order", order, model=_models.Order),
+                    "customer": optional_object("customer", customer, model=_models.Customer),
+                    "webhook": optional_object("webhook", webhook, model=_models.Webhook),
+                    "three_ds_authentication_options": optional_object(
+                        "three_ds_authentication_options",
+                        three_ds_authentication_options,
+                        model=_models.ThreeDsAuthenticationOptions,
+                    ),
+                },
+                extra_body,
+            )
         return await create_once(
             self._requester,
             _models.PaymentLink,
@@ -109,8 +111,8 @@ class AsyncPaymentLinks(AsyncAPIResource):
             key=key,
             resource="payment link",
             deduplicated=self._settings.idempotent_creates,
-            retrieve=lambda found_id: self.retrieve(
-                found_id, timeout=timeout, deadline=deadline, extra_headers=extra_headers
+            retrieve=lambda found_id, left: self.retrieve(
+                found_id, timeout=timeout, deadline=left, extra_headers=extra_headers
             ),
             timeout=timeout,
             deadline=deadline,
@@ -132,7 +134,8 @@ class AsyncPaymentLinks(AsyncAPIResource):
         The path `GET /payment/v2/payment-links/{id}` is inferred (REST convention of the
         documented create), not documented.
         """
-        result = await self._requester.request(
+        return await self._requester.request_as(
+            _models.PaymentLink,
             "GET",
             f"{API_PREFIX}/payment-links/{check_id('payment_link_id', payment_link_id)}",
             timeout=timeout,
@@ -140,7 +143,6 @@ class AsyncPaymentLinks(AsyncAPIResource):
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
-        return self._decode(result, _models.PaymentLink)
 
 
 class AsyncPaymentLinksWithRawResponse(AsyncRawResponses[AsyncPaymentLinks]):

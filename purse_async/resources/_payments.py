@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .. import models as _models
 from .._config import Settings
 from .._errors import ValidationError
-from .._requester import Requester
+from .._requester import Requester, keyed
 from .._response import AsyncRawResponses, raw_response
 from ._base import (
     API_PREFIX,
@@ -115,7 +115,6 @@ class AsyncPayments(AsyncAPIResource):
         {n}` (so no `idempotency_key`), recorded in `attempt_store`. Use `authorize_with_retry`
         to also get the attempts and the decision about the next one (e.g. retry tomorrow).
         """
-        check_amount("amount", amount, allow_zero=bool(allow_future_usage))
         if retry is not None or attempt_store is not None:
             if retry is None or idempotency_key is not None or order is None:
                 raise ValidationError(
@@ -146,7 +145,50 @@ class AsyncPayments(AsyncAPIResource):
             )
             return outcome.payment
         key = key_or_new(idempotency_key)
-        body = build_body(
+        with keyed(key):  # refused before sending: the error still hands the key over
+            check_amount("amount", amount, allow_zero=bool(allow_future_usage))
+            body = self._create_body(
+                amount=amount,
+                currency=currency,
+                split=split,
+                browser=browser,
+                order=order,
+                customer=customer,
+                shopper_redirection_url=shopper_redirection_url,
+                entity_id=entity_id,
+                capture_mode=capture_mode,
+                allow_future_usage=allow_future_usage,
+                webhook=webhook,
+                extra_body=extra_body,
+            )
+        return await self._send_create(
+            body,
+            key=key,
+            timeout=timeout,
+            deadline=deadline,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+        )
+
+    def _create_body(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        split: Sequence[Any],
+        browser: Any,
+        order: Any,
+        customer: Any,
+        shopper_redirection_url: str | None,
+        entity_id: str | None,
+        capture_mode: str | None,
+        allow_future_usage: bool | None,
+        webhook: Any,
+        extra_body: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """The checked body of a creation (`amount` checked by the caller). One place for both
+        `create` and `authorize_with_retry`, which checks it once before its first attempt."""
+        return build_body(
             {
                 "entity_id": self._entity_id(entity_id),
                 "amount": amount,
@@ -162,6 +204,18 @@ class AsyncPayments(AsyncAPIResource):
             },
             extra_body,
         )
+
+    async def _send_create(
+        self,
+        body: Mapping[str, Any],
+        *,
+        key: str,
+        timeout: float | None,
+        deadline: float | None,
+        max_retries: int | None,
+        extra_headers: Mapping[str, str] | None,
+    ) -> Payment:
+        """POST a body from `_create_body` under `key` (see `create` for what is re-sent)."""
         return await create_once(
             self._requester,
             _models.Payment,
@@ -170,8 +224,8 @@ class AsyncPayments(AsyncAPIResource):
             key=key,
             resource="payment",
             deduplicated=self._settings.idempotent_creates,
-            retrieve=lambda found_id: self.retrieve(
-                found_id, timeout=timeout, deadline=deadline, extra_headers=extra_headers
+            retrieve=lambda found_id, left: self.retrieve(
+                found_id, timeout=timeout, deadline=left, extra_headers=extra_headers
             ),
             timeout=timeout,
             deadline=deadline,
@@ -209,11 +263,15 @@ class AsyncPayments(AsyncAPIResource):
         it. The AUTHORIZED card transaction then names the token (in the sandbox:
         `wallet_token`). Otherwise as `create` (same idempotency rules).
         """
-        check_saving_customer(customer)
+        key = key_or_new(idempotency_key)
+        with keyed(key):
+            # Checked once: `create` passes checked bodies on as they are.
+            customer = check_saving_customer(customer)
+            split = future_usage_split(split)
         return await self.create(
             amount=amount,
             currency=currency,
-            split=future_usage_split(split),
+            split=split,
             browser=browser,
             order=order,
             customer=customer,
@@ -223,7 +281,7 @@ class AsyncPayments(AsyncAPIResource):
             allow_future_usage=True,
             webhook=webhook,
             extra_body=extra_body,
-            idempotency_key=idempotency_key,
+            idempotency_key=key,
             timeout=timeout,
             deadline=deadline,
             max_retries=max_retries,
@@ -262,9 +320,11 @@ class AsyncPayments(AsyncAPIResource):
         `authorization.status` (`REFUSED` is an answer, not an error); for scheduled retries
         of declines use `authorize_with_retry`.
         """
-        # The order's reference is required (check_charge_order): docs/saved-cards.md.
-        split = [saved_card_item(wallet_token, amount, partner=partner, method=method)]
-        check_charge_order(order)
+        key = key_or_new(idempotency_key)
+        with keyed(key):
+            split = [saved_card_item(wallet_token, amount, partner=partner, method=method)]
+            # The order's reference is required: docs/saved-cards.md. Checked once.
+            order = check_charge_order(order)
         return await self.create(
             amount=amount,
             currency=currency,
@@ -275,7 +335,7 @@ class AsyncPayments(AsyncAPIResource):
             capture_mode=capture_mode,
             webhook=webhook,
             extra_body=extra_body,
-            idempotency_key=idempotency_key,
+            idempotency_key=key,
             timeout=timeout,
             deadline=deadline,
             max_retries=max_retries,
@@ -407,7 +467,8 @@ class AsyncPayments(AsyncAPIResource):
         extra_headers: Mapping[str, str] | None = None,
     ) -> Payment:
         """Get a payment with its authorization, partner transactions, operations and amounts."""
-        result = await self._requester.request(
+        return await self._requester.request_as(
+            _models.Payment,
             "GET",
             f"{API_PREFIX}/payments/{check_id('payment_id', payment_id)}",
             timeout=timeout,
@@ -415,7 +476,6 @@ class AsyncPayments(AsyncAPIResource):
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
-        return self._decode(result, _models.Payment)
 
     async def wait_for_authorization(
         self,

@@ -52,7 +52,8 @@ class AsyncSigningKeys(AsyncAPIResource):
         extra_headers: Mapping[str, str] | None = None,
     ) -> JsonWebKeySet:
         """Get the signing JWKS (`GET /payment/v2/signing-jwks`)."""
-        result = await self._requester.request(
+        return await self._requester.request_as(
+            _models.JsonWebKeySet,
             "GET",
             f"{API_PREFIX}/signing-jwks",
             timeout=timeout,
@@ -60,7 +61,6 @@ class AsyncSigningKeys(AsyncAPIResource):
             max_retries=max_retries,
             extra_headers=extra_headers,
         )
-        return self._decode(result, _models.JsonWebKeySet)
 
 
 class _KeyCache:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import models as _models
 from .._errors import ValidationError
-from ._base import check_amount, check_list, check_object
+from ._base import CheckedBody, check_amount, check_list, check_object, check_reference
 
 if TYPE_CHECKING:
     from ..models import SplitItem
@@ -71,10 +71,11 @@ def saved_card_item(
     return item
 
 
-def check_charge_order(order: object) -> None:
-    """The order of a merchant-initiated charge: required, with a `reference`. With no shopper
-    at hand, the order reference is what `OutcomeUnknownError` hands over to find out whether a
-    charge exists before charging again, and what ties the charge to your books."""
+def check_charge_order(order: object) -> CheckedBody:
+    """The order of a merchant-initiated charge, checked (pass it on: it is not checked again):
+    required, with a `reference`. With no shopper at hand, the order reference is what
+    `OutcomeUnknownError` hands over to find out whether a charge exists before charging again,
+    and what ties the charge to your books."""
     if order is None:
         raise ValidationError(
             "order is required: a merchant-initiated charge needs an order with a reference "
@@ -82,11 +83,11 @@ def check_charge_order(order: object) -> None:
             field="order",
             value=None,
         )
-    reference = check_object("order", order, model=_models.Order).get("reference")
-    if not isinstance(reference, str) or not reference.strip():
-        raise ValidationError(
-            "order.reference is required: a merchant-initiated charge is reconciled and, when "
-            "its outcome is unknown, looked up by it",
-            field="order.reference",
-            value=reference,
-        )
+    checked: CheckedBody = check_object("order", order, model=_models.Order)
+    check_reference(
+        "order",
+        checked,
+        "a merchant-initiated charge is reconciled and, when its outcome is unknown, looked up "
+        "by it",
+    )
+    return checked

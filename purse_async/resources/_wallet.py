@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .. import models as _models
+from .._converter import structure
 from .._errors import DecodeError, ValidationError
 from .._response import AsyncRawResponses, raw_response
 from ._base import AsyncAPIResource, check_id
@@ -59,7 +60,7 @@ def decode_tokens(data: Any) -> tuple[WalletToken, ...]:
     array (what Purse's demo reads). Any other shape is a `DecodeError`, never an empty list."""
     if isinstance(data, list):
         try:
-            listed = AsyncAPIResource._decode({"integrated_tokens": data}, _models.WalletTokenList)
+            listed = structure({"integrated_tokens": data}, _models.WalletTokenList)
         except DecodeError as exc:
             # The wrapper was ours, not Purse's: the path must name the array itself.
             path = exc.path.replace("$.integrated_tokens", "$", 1) if exc.path else exc.path
@@ -74,7 +75,7 @@ def decode_tokens(data: Any) -> tuple[WalletToken, ...]:
             path="$",
             body=data,
         )
-    return AsyncAPIResource._decode(data, _models.WalletTokenList).integrated_tokens
+    return structure(data, _models.WalletTokenList).integrated_tokens
 
 
 class AsyncWalletTokens(AsyncAPIResource):

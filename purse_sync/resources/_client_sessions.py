@@ -181,6 +181,7 @@ class ClientSessions:
         `303 See Other` answer (Purse's hosted-page docs redirect to the redirection URL after an
         abort) is a success: the redirect is not followed, and the session is read back
         (`with_raw_response.abort` reports the 303 itself, with the session as `.parsed`).
+        `deadline` (default: the client's) bounds the abort and that read-back together.
         """
         return self._root._run(
             lambda c: c.client_sessions.abort(
