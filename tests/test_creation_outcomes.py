@@ -15,6 +15,7 @@ from purse_async.testing import MagicCards, Sandbox, ThreadedSandbox
 
 CREATE = "/payment/v2/payments"
 SESSIONS = "/payment/v2/client-sessions"
+LINKS = "/payment/v2/payment-links"
 FAST = pa.RetryPolicy(max_retries=2, initial_backoff=0.0, jitter=0.0)
 
 
@@ -37,6 +38,28 @@ def session_args(reference: str = "o-1", amount: int = 4999, **extra: Any) -> di
         "shopper_redirection_url": "https://shop.example/back",
         **extra,
     }
+
+
+def link_args(reference: str = "o-1", amount: int = 4999) -> dict[str, Any]:
+    return {
+        "amount": amount,
+        "currency": "EUR",
+        "order": {"reference": reference},
+        "shopper_redirection_url": "https://shop.example/back",
+    }
+
+
+# What each kind of creation posts to, how it is called and what `Sandbox.created` calls it.
+CREATIONS = {
+    "payment": (CREATE, "payments", payment_args),
+    "payment link": (LINKS, "payment_links", link_args),
+}
+
+
+async def create(purse: pa.AsyncPurse, kind: str, **args: Any) -> Any:
+    if kind == "payment":
+        return await purse.payments.create(**args)
+    return await purse.payment_links.create(**args)
 
 
 @pytest.fixture
@@ -108,16 +131,30 @@ async def test_create_answered_5xx_is_not_resent_and_hands_over_its_key(
     assert purse_sandbox.stats.requests_by_path[f"POST {CREATE}"] == 1
 
 
+@pytest.mark.parametrize("kind", list(CREATIONS))
 async def test_idempotent_creates_resends_and_the_server_deduplicates(
-    purse_sandbox: Sandbox,
+    purse_sandbox: Sandbox, kind: str
 ) -> None:
-    purse_sandbox.faults.drop_connection(1, when="after", path=CREATE)
+    path, created, args = CREATIONS[kind]
+    purse_sandbox.faults.drop_connection(1, when="after", path=path)
     async with purse_sandbox.client(retry_policy=FAST, idempotent_creates=True) as purse:
-        payment = await purse.payments.create(**payment_args())
-    assert purse_sandbox.stats.requests_by_path[f"POST {CREATE}"] == 2
-    assert [p["id"] for p in purse_sandbox.created("payments", order_reference="o-1")] == [
-        payment.id
-    ]
+        made = await create(purse, kind, **args())
+    assert purse_sandbox.stats.requests_by_path[f"POST {path}"] == 2
+    assert [r["id"] for r in purse_sandbox.created(created, order_reference="o-1")] == [made.id]
+
+
+async def test_links_are_always_keyed_sessions_only_when_asked(
+    purse: pa.AsyncPurse, purse_sandbox: Sandbox
+) -> None:
+    # docs/payment-links.md, docs/errors.md: payment_links.create generates a key when given
+    # none; client_sessions.create sends none unless given one.
+    session = await purse.client_sessions.with_raw_response.create(**session_args("s-1"))
+    link = await purse.payment_links.with_raw_response.create(**link_args("l-1"))
+    assert session.idempotency_key is None
+    assert purse_sandbox.state.creation_keys[session.parsed.id] is None  # no header arrived
+    assert link.idempotency_key is not None
+    made = purse_sandbox.created("payment_links", idempotency_key=link.idempotency_key)
+    assert [r["id"] for r in made] == [link.parsed.id]
 
 
 @pytest.mark.purse_sandbox(deduplicate_creates=False)

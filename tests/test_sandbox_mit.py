@@ -243,6 +243,7 @@ async def test_an_unknown_wallet_token_is_a_422(api: Api) -> None:
     key = {"x-idempotency-key": "mit-1"}
     reply = await api.call("POST", "/payments", mit(api, "wt_" + "0" * 32), headers=key)
     assert reply.status == 422 and reply.content_type == "application/problem+json"
+    assert reply.body["type"] == "urn:eu.purse:unknown-wallet-token"
     assert reply.body["errors"][0]["pointer"] == "/split/0/wallet_token"
     assert "split[0].wallet_token" in reply.body["detail"]
     assert api.sb.state.payments == {}
@@ -271,6 +272,7 @@ async def test_a_partner_not_eligible_is_a_422(
         payload["currency"] = currency
         reply = await api.call("POST", "/payments", payload)
         assert reply.status == 422, reply.body
+        assert reply.body["type"] == "urn:eu.purse:solution-not-eligible"
         assert reply.body["errors"][0]["pointer"] == "/split/0/partner"
         assert "split[0].partner" in reply.body["detail"]
     assert api.sb.state.payments == {}
@@ -282,6 +284,7 @@ async def test_without_a_partner_the_first_eligible_one_is_used(api: Api) -> Non
     assert txs(payment)[0]["partner"] == "adyen"
     jpy = await api.call("POST", "/payments", mit(api, token) | {"currency": "JPY"})
     assert jpy.status == 422 and jpy.body["errors"][0]["pointer"] == "/split/0/partner"
+    assert jpy.body["type"] == "urn:eu.purse:solution-not-eligible"  # nobody takes JPY
 
 
 async def test_a_gift_card_beyond_its_limits_is_a_422(api: Api) -> None:
@@ -292,6 +295,7 @@ async def test_a_gift_card_beyond_its_limits_is_a_422(api: Api) -> None:
     payload = body(api, split, 60000, browser=BROWSER)
     reply = await api.call("POST", "/payments", payload)
     assert reply.status == 422 and reply.body["errors"][0]["pointer"] == "/split/0/partner"
+    assert reply.body["type"] == "urn:eu.purse:solution-not-eligible"
 
 
 async def test_checkout_follows_eligibility(api: Api) -> None:
@@ -309,6 +313,34 @@ async def test_checkout_follows_eligibility(api: Api) -> None:
     with pytest.raises(ValueError, match="gift cards are not accepted"):
         await api.sb.checkout(usd["id"], gift_card=MagicCards.GIFT_CARD)
     assert api.sb.session(usd["id"])["status"] == "CREATED"
+
+
+@pytest.mark.parametrize("initiator", ["MIT", "CIT"])
+async def test_a_payment_naming_a_customer_uses_only_that_customers_cards(
+    api: Api, initiator: str
+) -> None:
+    # docs/sandbox.md, "Whose card" (an assumption).
+    def pay_with(token: str, reference: str) -> dict[str, Any]:
+        if initiator == "MIT":
+            payload = mit(api, token)
+        else:  # a saved card and its fresh CVC: customer-initiated
+            item = {"wallet_token": token, "vault_form_token": "cvc_tok", "amount": 4999}
+            payload = body(api, [item], browser=BROWSER, shopper_redirection_url=RETURN)
+        return payload | {"customer": {"reference": reference}}
+
+    theirs = api.sb.save_card(MagicCards.AUTHORIZED, customer_reference="C-1")
+    reply = await api.call("POST", "/payments", pay_with(theirs, "C-2"))
+    assert reply.status == 422, reply.body
+    assert reply.body["type"] == "urn:eu.purse:wallet-token-of-another-customer"
+    assert reply.body["errors"][0]["pointer"] == "/split/0/wallet_token"
+    assert reply.body["detail"] == (
+        "split[0].wallet_token: the token belongs to another customer than customer.reference"
+    )
+    assert api.sb.state.payments == {}  # nothing created
+    # A token saved without a customer has no owner to compare: any payment may use it.
+    ownerless = api.sb.save_card("5555555555554444")
+    payment = await create(api, pay_with(ownerless, "C-2"))
+    assert payment["authorization"]["status"] == "AUTHORIZED"
 
 
 async def test_mit_validation(api: Api) -> None:
@@ -371,7 +403,7 @@ async def test_mit_through_the_sdk(purse_client: pa.AsyncPurse, purse_sandbox: S
         (4999, "JPY", None, []),
         (4999, "EUR", "creditcard", ["ingenico/creditcard", "adyen/creditcard"]),
         (4999, "EUR", "giftcard", ["illicado/giftcard"]),
-        (4999, "EUR", "paypal", []),
+        (4999, "EUR", "paypal", []),  # an unknown method: no solution, not an error
     ],
 )
 async def test_eligible_solutions_depend_on_currency_amount_and_method(

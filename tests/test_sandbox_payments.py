@@ -95,6 +95,26 @@ async def test_the_payment_has_the_seed_shape(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
+    ("number", "network"),
+    [
+        ("4111111111111111", "VISA"),
+        ("340000000000009", "AMERICAN_EXPRESS"),
+        ("378282246310005", "AMERICAN_EXPRESS"),
+        ("2223000048400011", "MASTERCARD"),
+        ("5555555555554444", "MASTERCARD"),
+        ("3530111333300000", "CARTE_BANCAIRE"),  # 35: neither 34 nor 37
+        ("6011111111111117", "CARTE_BANCAIRE"),
+    ],
+)
+async def test_the_network_comes_from_the_first_digits(api: Api, number: str, network: str) -> None:
+    # docs/sandbox.md: 4 VISA, 34/37 AMERICAN_EXPRESS, 2/5 MASTERCARD, anything else CB.
+    payment = await api.paid(number)
+    (tx,) = txs(payment)
+    assert tx["status"] == "AUTHORIZED"  # any other number is authorized without friction
+    assert tx["card"]["selected_network"] == network
+
+
+@pytest.mark.parametrize(
     ("card", "status", "attempts", "codes", "flow"),
     [
         (MagicCards.AUTHORIZED, "AUTHORIZED", ["AUTHORIZED"], ["PENDING_CAPTURE"], "FRICTIONLESS"),

@@ -219,6 +219,7 @@ async def test_memory_store_forgets_the_least_recently_updated() -> None:
     assert await store.seen_version("a") == 2 and await store.seen_version("c") == 1
     with pytest.raises(pa.ConfigurationError, match="max_payments"):
         pa.MemoryWebhookStore(max_payments=0)
+    assert pa.MemoryWebhookStore().max_payments == 100_000  # docs/webhooks.md's default
 
 
 # -- refetch against the sandbox --------------------------------------------------------------
